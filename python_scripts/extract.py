@@ -1,0 +1,150 @@
+"""HTTP extraction: one retrying ``requests.Session`` per source and a streaming JSON record reader."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import ijson
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from python_scripts.settings import Settings
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+USER_AGENT = "elt-platform/0.1 (+batch ELT)"
+
+
+class ExtractError(RuntimeError):
+    """The source could not give a usable response; the message names URL, status and a body excerpt."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None, body: str | bytes | None = None):
+        self.url = url
+        self.status = status
+        self.body_excerpt = _excerpt(body)
+        message = f"{reason} (url={url}"
+        if status is not None:
+            message += f", status={status}"
+        if self.body_excerpt:
+            message += f", body={self.body_excerpt!r}"
+        super().__init__(message + ")")
+
+
+def _excerpt(body: str | bytes | None, limit: int = 300) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    body = " ".join(body.split())
+    return body if len(body) <= limit else body[:limit] + "…"
+
+
+def build_session(settings: Settings) -> requests.Session:
+    """A session that retries connection errors, 429 and 5xx with jittered exponential backoff.
+
+    ``Retry-After`` is honoured for 429 and 503. Attempts are bounded by ``HTTP_MAX_RETRIES``.
+    """
+    retry = Retry(
+        total=settings.http_max_retries,
+        connect=settings.http_max_retries,
+        read=settings.http_max_retries,
+        status=settings.http_max_retries,
+        other=0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        backoff_factor=settings.http_backoff_factor,
+        backoff_max=settings.http_backoff_max,
+        backoff_jitter=settings.http_backoff_factor,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return session
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GET against a source: where, with which query parameters."""
+
+    base_url: str
+    path: str
+    params: Mapping[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.base_url.rstrip("/") + "/" + self.path.lstrip("/")
+
+    def describe(self) -> str:
+        """The URL with its query, for logs and the lake envelope (keys must not be passed as params here)."""
+        prepared = requests.Request("GET", self.url, params=dict(self.params)).prepare()
+        return prepared.url or self.url
+
+
+@contextmanager
+def open_json(session: requests.Session, request: Request, timeout: tuple[float, float]) -> Iterator[Any]:
+    """GET the request and yield the raw, undecoded response stream once the status is known to be 200.
+
+    Statuses other than 200 (after the session's retries) and non-JSON content types raise ExtractError.
+    """
+    url = request.describe()
+    try:
+        response = session.get(request.url, params=dict(request.params), stream=True, timeout=timeout)
+    except requests.exceptions.RetryError as exc:
+        raise ExtractError(url, f"gave up after retries: {exc.__class__.__name__}") from exc
+    except requests.exceptions.RequestException as exc:
+        raise ExtractError(url, f"request failed: {exc}") from exc
+    with response:
+        if response.status_code != 200:
+            raise ExtractError(url, "unexpected HTTP status", response.status_code, response.content[:2000])
+        content_type = response.headers.get("Content-Type", "")
+        if "json" not in content_type.lower():
+            raise ExtractError(url, f"expected a JSON content type, got {content_type!r}", 200, response.raw.read(2000))
+        response.raw.decode_content = True
+        response.raw.auto_close = False  # let the buffered reader see EOF instead of a closed file
+        yield response.raw
+
+
+def iter_records(stream: Any, url: str) -> Iterator[Any]:
+    """Stream the records of a JSON response: the items of a top-level array, or one object.
+
+    A body of ``null`` (the Fake Store answer for a missing id) yields nothing. Truncated or malformed
+    JSON raises ExtractError after the records that parsed, so callers never land a partial batch.
+    """
+    reader = io.BufferedReader(stream, buffer_size=1 << 16)
+    first = _first_significant_byte(reader)
+    if first is None:
+        raise ExtractError(url, "empty response body")
+    if first == b"n":
+        reader.read()
+        return
+    if first not in (b"[", b"{"):
+        raise ExtractError(url, "expected a JSON array or object", body=reader.read(300))
+    count = 0
+    try:
+        for record in ijson.items(reader, "item" if first == b"[" else "", use_float=True):
+            count += 1
+            yield record
+    except (ijson.JSONError, requests.exceptions.RequestException, OSError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ExtractError(url, f"truncated or malformed JSON after {count} records: {detail}") from exc
+
+
+def _first_significant_byte(reader: io.BufferedReader) -> bytes | None:
+    """Skip leading whitespace and return the first byte of the document without consuming it."""
+    while True:
+        chunk = reader.peek(1)
+        if not chunk:
+            return None
+        stripped = chunk.lstrip()
+        if stripped:
+            reader.read(len(chunk) - len(stripped))
+            return stripped[:1]
+        reader.read(len(chunk))

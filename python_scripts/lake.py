@@ -1,0 +1,189 @@
+"""The lake: raw and rejected objects under deterministic keys, on a local directory or S3.
+
+Keys follow ``<area>/<source>/<entity>/YYYY/MM/DD/<batch_id>.json[.gz]``, dated by the data interval,
+so a rerun of the same interval overwrites the same object. Writes are atomic on both backends: a reader
+sees the previous object or the complete new one, never a part.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Protocol
+from urllib.parse import urlsplit
+
+RAW = "raw"
+REJECTED = "rejected"
+COMPRESSIONS = {"gzip": ".json.gz", "none": ".json"}
+
+
+def batch_id_for(interval_start: datetime, interval_end: datetime) -> str:
+    """A batch id that is a pure function of the data interval (UTC)."""
+    return f"{interval_start:%Y%m%dT%H%M%SZ}_{interval_end:%Y%m%dT%H%M%SZ}"
+
+
+def object_key(
+    area: str, source: str, entity: str, interval_start: datetime, batch_id: str, compression: str = "gzip"
+) -> str:
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"LAKE_COMPRESSION must be one of {sorted(COMPRESSIONS)}, got {compression!r}")
+    return f"{area}/{source}/{entity}/{interval_start:%Y/%m/%d}/{batch_id}{COMPRESSIONS[compression]}"
+
+
+class Lake(Protocol):
+    """The small interface both backends implement."""
+
+    def uri(self, key: str) -> str: ...
+
+    def writer(self, key: str) -> IO[bytes]:
+        """A context manager yielding a binary file; the object appears atomically on a clean exit."""
+
+    def reader(self, key: str) -> IO[bytes]:
+        """A context manager yielding the object's bytes as a stream."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class LocalLake:
+    """A directory tree; atomic by writing a temporary file beside the target and renaming it."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"lake key escapes the lake root: {key!r}")
+        return path
+
+    def uri(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def reader(self, key: str) -> Iterator[IO[bytes]]:
+        with self._path(key).open("rb") as handle:
+            yield handle
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class S3Lake:
+    """A bucket and prefix on S3 or any S3-compatible endpoint (MinIO, Ceph, moto).
+
+    The object is spooled to a local temporary file and uploaded on close; S3 makes an object visible
+    only when its upload completes, so readers never see half of it.
+    """
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client=None):
+        import boto3
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[IO[bytes]]:
+        with tempfile.TemporaryFile() as spool:
+            yield spool
+            spool.seek(0)
+            self.client.upload_fileobj(spool, self.bucket, self._key(key))
+
+    @contextmanager
+    def reader(self, key: str) -> Iterator[IO[bytes]]:
+        body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        try:
+            yield body
+        finally:
+            body.close()
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def lake_from_url(url: str, endpoint_url: str | None = None) -> LocalLake | S3Lake:
+    """``s3://bucket/prefix`` gives an S3Lake; a path or ``file://`` URL gives a LocalLake."""
+    parts = urlsplit(url)
+    if parts.scheme == "s3":
+        return S3Lake(parts.netloc, parts.path, endpoint_url=endpoint_url)
+    if parts.scheme == "file":
+        return LocalLake(parts.path)
+    if parts.scheme:
+        raise ValueError(f"LAKE_URL must be a directory or an s3:// URL, got {url!r}")
+    return LocalLake(url)
+
+
+@contextmanager
+def open_lines_writer(lake: Lake, key: str) -> Iterator[IO[bytes]]:
+    """Write an object, gzip-compressed when its key ends in ``.gz`` (fast level, fixed mtime)."""
+    with lake.writer(key) as raw:
+        if key.endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as compressed:
+                yield compressed
+        else:
+            yield raw
+
+
+@contextmanager
+def open_lines_reader(lake: Lake, key: str) -> Iterator[IO[bytes]]:
+    """Read an object line by line, decompressing by key suffix."""
+    with lake.reader(key) as raw:
+        if key.endswith(".gz"):
+            with gzip.GzipFile(fileobj=raw, mode="rb") as plain:
+                yield plain
+        else:
+            yield raw
+
+
+def iter_lines(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """Split a binary stream into lines (without the newline), reading large chunks: works on any
+    file-like object, including S3 bodies that have no ``readline``."""
+    tail = b""
+    while chunk := stream.read(chunk_size):
+        lines = (tail + chunk).split(b"\n")
+        tail = lines.pop()
+        yield from lines
+    if tail:
+        yield tail

@@ -1,0 +1,393 @@
+"""Ingestion of one source entity for one data interval: extract → validate → land, then load → audit.
+
+The two halves meet in the lake, so each can be retried on its own and nothing large passes between
+Airflow tasks: ``extract_to_lake`` returns a small manifest that ``load_from_lake`` takes.
+
+CLI: ``python -m python_scripts.pipeline fakestore carts --start 2025-01-01 [--end 2025-01-02]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from psycopg import sql
+
+from python_scripts import audit
+from python_scripts.db import connect
+from python_scripts.extract import build_session, iter_records, open_json
+from python_scripts.lake import (
+    RAW,
+    REJECTED,
+    batch_id_for,
+    iter_lines,
+    lake_from_url,
+    object_key,
+    open_lines_reader,
+    open_lines_writer,
+)
+from python_scripts.settings import Settings, get_settings
+from python_scripts.sources import get_source
+from python_scripts.validate import RecordValidator
+
+COPY_CHUNK_ROWS = 5000
+
+
+class ReconciliationError(RuntimeError):
+    """Counts do not add up (extracted ≠ loaded + rejected); the load is rolled back."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What one extraction landed: the handover from extract to load (JSON-serialisable for XCom)."""
+
+    source: str
+    entity: str
+    batch_id: str
+    interval_start: str
+    interval_end: str
+    raw_key: str
+    rejected_key: str
+    raw_uri: str
+    extracted: int
+    valid: int
+    rejected: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def run_key(self) -> audit.RunKey:
+        return audit.RunKey(
+            self.source,
+            self.entity,
+            self.batch_id,
+            datetime.fromisoformat(self.interval_start),
+            datetime.fromisoformat(self.interval_end),
+        )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _envelope_line(**fields) -> bytes:
+    return orjson.dumps({"envelope": fields}) + b"\n"
+
+
+def extract_to_lake(
+    source_name: str,
+    entity: str,
+    interval_start: datetime,
+    interval_end: datetime,
+    *,
+    full_history: bool | None = None,
+    settings: Settings | None = None,
+) -> dict:
+    """Stream one entity from its API through validation into the lake; return the manifest as a dict.
+
+    The raw object holds every record as received (one JSON document per line after an envelope line);
+    the rejected object beside it holds each invalid record with its path and reason. Both are written
+    on every run, so a rerun of the interval replaces both.
+    """
+    settings = settings or get_settings()
+    source = get_source(source_name)
+    start, end = _utc(interval_start), _utc(interval_end)
+    if full_history is None:
+        full_history = settings.fakestore_carts_full_history
+    batch_id = batch_id_for(start, end)
+    key = audit.RunKey(source_name, entity, batch_id, start, end)
+    lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
+    raw_key = object_key(RAW, source_name, entity, start, batch_id, settings.lake_compression)
+    rejected_key = object_key(REJECTED, source_name, entity, start, batch_id, settings.lake_compression)
+    validator = RecordValidator.for_entity(source_name, entity)
+    requests = source.requests(entity, start, end, settings, full_history=full_history)
+    timeout = (settings.http_connect_timeout, settings.http_read_timeout)
+
+    with connect(settings, settings.loader_role, "elt-extract") as conn:
+        run_id = audit.start_run(conn, key, "extract")
+        extracted = rejected = 0
+        try:
+            extracted_at = datetime.now(UTC).isoformat()
+            envelope = _envelope_line(
+                source=source_name,
+                entity=entity,
+                batch_id=batch_id,
+                interval_start=start.isoformat(),
+                interval_end=end.isoformat(),
+                extracted_at=extracted_at,
+                request_urls=[request.describe() for request in requests],
+            )
+            with (
+                build_session(settings) as session,
+                open_lines_writer(lake, raw_key) as raw,
+                open_lines_writer(lake, rejected_key) as quarantine,
+            ):
+                raw.write(envelope)
+                quarantine.write(envelope)
+                for request in requests:
+                    with open_json(session, request, timeout) as stream:
+                        for record in iter_records(stream, request.describe()):
+                            extracted += 1
+                            line = orjson.dumps(record)
+                            raw.write(line + b"\n")
+                            problem = validator.check(record, line)
+                            if problem is not None:
+                                rejected += 1
+                                quarantine.write(
+                                    orjson.dumps(
+                                        {
+                                            "record_no": extracted,
+                                            "path": problem.path,
+                                            "reason": problem.reason,
+                                            "record": record,
+                                        }
+                                    )
+                                    + b"\n"
+                                )
+        except Exception as exc:
+            audit.finish_run(conn, run_id, "failed", extracted=extracted, error=f"{type(exc).__name__}: {exc}")
+            raise
+        manifest = Manifest(
+            source=source_name,
+            entity=entity,
+            batch_id=batch_id,
+            interval_start=start.isoformat(),
+            interval_end=end.isoformat(),
+            raw_key=raw_key,
+            rejected_key=rejected_key,
+            raw_uri=lake.uri(raw_key),
+            extracted=extracted,
+            valid=extracted - rejected,
+            rejected=rejected,
+        )
+        audit.finish_run(
+            conn,
+            run_id,
+            "success",
+            extracted=extracted,
+            valid=manifest.valid,
+            rejected=rejected,
+            lake_uri=manifest.raw_uri,
+        )
+    return manifest.to_dict()
+
+
+def bronze_table(source: str, entity: str) -> sql.Composed:
+    return sql.SQL("bronze.{}").format(sql.Identifier(f"{source}_{entity}"))
+
+
+_BRONZE_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+    batch_id       text        NOT NULL,
+    record_no      integer     NOT NULL,
+    record_hash    text        NOT NULL,
+    payload        jsonb       NOT NULL,
+    lake_uri       text        NOT NULL,
+    interval_start timestamptz NOT NULL,
+    interval_end   timestamptz NOT NULL,
+    extracted_at   timestamptz NOT NULL,
+    loaded_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (batch_id, record_no)
+)
+"""
+
+
+def _copy_text(value: str | bytes) -> bytes:
+    """Escape one value for COPY's text format."""
+    data = value.encode() if isinstance(value, str) else value
+    return data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> dict:
+    """Replace the manifest's batch in bronze (and its rejects in audit) in one transaction.
+
+    Streams the lake objects into COPY; reconciles extracted = loaded + rejected before committing,
+    otherwise raises ReconciliationError and leaves bronze as it was.
+    """
+    settings = settings or get_settings()
+    manifest = Manifest(**manifest_dict)
+    lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
+    table = bronze_table(manifest.source, manifest.entity)
+    lock_name = f"bronze.{manifest.source}_{manifest.entity}"
+
+    with connect(settings, settings.loader_role, "elt-load") as conn:
+        run_id = audit.start_run(conn, manifest.run_key(), "load")
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
+                conn.execute(sql.SQL(_BRONZE_DDL).format(table=table))
+                conn.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(table), (manifest.batch_id,))
+                conn.execute(
+                    "DELETE FROM audit.rejected_records WHERE source = %s AND entity = %s AND batch_id = %s",
+                    (manifest.source, manifest.entity, manifest.batch_id),
+                )
+                rejected_nos = _copy_rejects(conn, lake, manifest)
+                raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
+                _reconcile(manifest, raw_count, loaded, len(rejected_nos))
+        except Exception as exc:
+            audit.finish_run(
+                conn,
+                run_id,
+                "failed",
+                extracted=manifest.extracted,
+                rejected=manifest.rejected,
+                lake_uri=manifest.raw_uri,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            raise
+        audit.finish_run(
+            conn,
+            run_id,
+            "success",
+            extracted=manifest.extracted,
+            valid=manifest.valid,
+            rejected=len(rejected_nos),
+            loaded=loaded,
+            lake_uri=manifest.raw_uri,
+        )
+    return {**manifest.to_dict(), "loaded": loaded, "table": f"{lock_name}"}
+
+
+def _read_envelope(lines, manifest: Manifest, key: str) -> dict:
+    try:
+        envelope = orjson.loads(next(lines))["envelope"]
+    except (StopIteration, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        raise ReconciliationError(f"lake object {key} has no envelope line") from exc
+    if envelope.get("batch_id") != manifest.batch_id:
+        raise ReconciliationError(
+            f"lake object {key} holds batch {envelope.get('batch_id')!r}, expected {manifest.batch_id!r}"
+        )
+    return envelope
+
+
+def _copy_rejects(conn, lake, manifest: Manifest) -> set[int]:
+    """COPY the quarantined records into audit.rejected_records; return their record numbers."""
+    rejected_nos: set[int] = set()
+    uri = _copy_text(lake.uri(manifest.rejected_key))
+    prefix = b"\t".join(_copy_text(v) for v in (manifest.source, manifest.entity, manifest.batch_id))
+    copy_sql = (
+        "COPY audit.rejected_records (source, entity, batch_id, lake_uri, record_no, reason, path, "
+        "payload, raw_text) FROM STDIN"
+    )
+    with (
+        open_lines_reader(lake, manifest.rejected_key) as stream,
+        conn.cursor() as cur,
+        cur.copy(copy_sql) as copy,
+    ):
+        lines = iter_lines(stream)
+        _read_envelope(lines, manifest, manifest.rejected_key)
+        for line in lines:
+            entry = orjson.loads(line)
+            rejected_nos.add(entry["record_no"])
+            record = orjson.dumps(entry["record"])
+            # jsonb cannot hold U+0000: keep such records as text instead of failing the load.
+            payload, raw_text = (b"\\N", _copy_text(record)) if b"\\u0000" in record else (_copy_text(record), b"\\N")
+            copy.write(
+                b"\t".join(
+                    (
+                        prefix,
+                        uri,
+                        str(entry["record_no"]).encode(),
+                        _copy_text(entry["reason"]),
+                        _copy_text(entry["path"]),
+                        payload,
+                        raw_text,
+                    )
+                )
+                + b"\n"
+            )
+    return rejected_nos
+
+
+def _copy_bronze(conn, lake, manifest: Manifest, table, rejected_nos: set[int]) -> tuple[int, int]:
+    """Stream the raw object into the bronze table with COPY, skipping quarantined records."""
+    copy_sql = sql.SQL(
+        "COPY {} (batch_id, lake_uri, interval_start, interval_end, extracted_at, record_no, record_hash, "
+        "payload) FROM STDIN"
+    ).format(table)
+    raw_count = loaded = 0
+    md5 = hashlib.md5
+    with (
+        open_lines_reader(lake, manifest.raw_key) as stream,
+        conn.cursor() as cur,
+        cur.copy(copy_sql) as copy,
+    ):
+        lines = iter_lines(stream)
+        envelope = _read_envelope(lines, manifest, manifest.raw_key)
+        constant = b"\t".join(
+            _copy_text(str(value))
+            for value in (
+                manifest.batch_id,
+                lake.uri(manifest.raw_key),
+                envelope["interval_start"],
+                envelope["interval_end"],
+                envelope["extracted_at"],
+            )
+        )
+        buffer: list[bytes] = []
+        for raw_count, line in enumerate(lines, start=1):
+            if raw_count in rejected_nos:
+                continue
+            buffer.append(
+                b"%s\t%d\t%s\t%s\n"
+                % (constant, raw_count, md5(line, usedforsecurity=False).hexdigest().encode(), _escape(line))
+            )
+            if len(buffer) >= COPY_CHUNK_ROWS:
+                copy.write(b"".join(buffer))
+                loaded += len(buffer)
+                buffer.clear()
+        if buffer:
+            copy.write(b"".join(buffer))
+            loaded += len(buffer)
+    return raw_count, loaded
+
+
+def _escape(line: bytes) -> bytes:
+    # Lines are compact JSON: control characters inside strings are already escaped, so only the
+    # backslash needs doubling for COPY's text format.
+    return line.replace(b"\\", b"\\\\")
+
+
+def _reconcile(manifest: Manifest, raw_count: int, loaded: int, rejected: int) -> None:
+    problems = []
+    if raw_count != manifest.extracted:
+        problems.append(f"the raw object holds {raw_count} records but extraction counted {manifest.extracted}")
+    if rejected != manifest.rejected:
+        problems.append(f"the rejected object holds {rejected} records but validation counted {manifest.rejected}")
+    if loaded + rejected != manifest.extracted:
+        problems.append(f"loaded {loaded} + rejected {rejected} != extracted {manifest.extracted}")
+    if problems:
+        raise ReconciliationError(
+            f"{manifest.source}/{manifest.entity} batch {manifest.batch_id}: " + "; ".join(problems)
+        )
+
+
+def ingest(source: str, entity: str, start: datetime, end: datetime, **kwargs) -> dict:
+    """Extract and load one entity for one interval in this process."""
+    settings = kwargs.pop("settings", None) or get_settings()
+    manifest = extract_to_lake(source, entity, start, end, settings=settings, **kwargs)
+    return load_from_lake(manifest, settings=settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Ingest one source entity for one data interval.")
+    parser.add_argument("source")
+    parser.add_argument("entity")
+    parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="interval start (UTC)")
+    parser.add_argument("--end", type=datetime.fromisoformat, help="interval end (default: start + 1 day)")
+    parser.add_argument("--full-history", action="store_true", help="ignore the interval window (first load)")
+    args = parser.parse_args(argv)
+    end = args.end or args.start + timedelta(days=1)
+    result = ingest(args.source, args.entity, args.start, end, full_history=args.full_history or None)
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Shared fixtures: a real PostgreSQL test warehouse, a temporary lake and settings pointing at them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from python_scripts.settings import PROJECT_ROOT, PostgresServer, Settings, get_settings
+
+TEST_WAREHOUSE_DB = "warehouse_test"
+TEST_AIRFLOW_DB = "airflow_test"
+SQL_INIT = sorted((PROJECT_ROOT / "sql" / "init").glob("*.sql"))
+
+
+def apply_sql_init(server: PostgresServer, warehouse_db: str, airflow_db: str) -> None:
+    env = {**os.environ, "PGPASSWORD": server.password}
+    for script in SQL_INIT:
+        subprocess.run(
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-h",
+                server.host,
+                "-p",
+                str(server.port),
+                "-U",
+                server.user,
+                "-d",
+                "postgres",
+                "-v",
+                f"warehouse_db={warehouse_db}",
+                "-v",
+                f"airflow_db={airflow_db}",
+                "-f",
+                str(script),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> PostgresServer:
+    server = get_settings().postgres
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_WAREHOUSE_DB}" WITH (FORCE)')
+    apply_sql_init(server, TEST_WAREHOUSE_DB, TEST_AIRFLOW_DB)
+    return server
+
+
+@pytest.fixture
+def lake_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "lake"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def test_env(monkeypatch: pytest.MonkeyPatch, pg_server: PostgresServer, lake_dir: Path) -> dict[str, str]:
+    """Environment for the pipeline under test: the test warehouse, a fresh lake, fast retries."""
+    values = {
+        "WAREHOUSE_DB": TEST_WAREHOUSE_DB,
+        "AIRFLOW_DB": TEST_AIRFLOW_DB,
+        "LAKE_URL": str(lake_dir),
+        "HTTP_BACKOFF_FACTOR": "0.01",
+        "HTTP_MAX_RETRIES": "3",
+        "HTTP_READ_TIMEOUT": "10",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def settings(test_env) -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+def warehouse(settings: Settings):
+    """An admin connection to an emptied test warehouse (bronze dropped, audit truncated)."""
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
+        for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'bronze'").fetchall():
+            conn.execute(f'DROP TABLE bronze."{table}"')
+        conn.execute("TRUNCATE audit.ingestion_runs, audit.rejected_records")
+        yield conn
