@@ -117,10 +117,25 @@ def get_settings() -> Settings:
     )
 
 
-def derived_environment(settings: Settings) -> dict[str, str]:
-    """Variables that Airflow, Cosmos and dbt read, derived from the settings."""
+def derived_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Variables that Airflow, Cosmos and dbt read, derived from the settings.
+
+    A variable already present in ``environ`` (default: the process environment) is left as it is, so a
+    deployment can set any of them explicitly.
+    """
+    environ = os.environ if environ is None else environ
     pg = settings.postgres
-    return {
+    airflow_home = Path(environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
+    derived = {
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg.url(settings.airflow_db, scheme="postgresql+psycopg2"),
         "AIRFLOW_CONN_WAREHOUSE": pg.url(settings.warehouse_db),
         "DBT_HOST": pg.host,
@@ -129,7 +144,10 @@ def derived_environment(settings: Settings) -> dict[str, str]:
         "DBT_PASSWORD": pg.password,
         "DBT_DBNAME": settings.warehouse_db,
         "DBT_ROLE": settings.transformer_role,
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
+    return {name: value for name, value in derived.items() if name not in environ}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,56 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from python_scripts.settings import PROJECT_ROOT, PostgresServer, Settings, get_settings
+from python_scripts.db_init import apply_sql_init
+from python_scripts.settings import PostgresServer, Settings, get_settings
 
 TEST_WAREHOUSE_DB = "warehouse_test"
 TEST_AIRFLOW_DB = "airflow_test"
-SQL_INIT = sorted((PROJECT_ROOT / "sql" / "init").glob("*.sql"))
-
-
-def apply_sql_init(server: PostgresServer, warehouse_db: str, airflow_db: str) -> None:
-    env = {**os.environ, "PGPASSWORD": server.password}
-    for script in SQL_INIT:
-        subprocess.run(
-            [
-                "psql",
-                "-X",
-                "-q",
-                "-h",
-                server.host,
-                "-p",
-                str(server.port),
-                "-U",
-                server.user,
-                "-d",
-                "postgres",
-                "-v",
-                f"warehouse_db={warehouse_db}",
-                "-v",
-                f"airflow_db={airflow_db}",
-                "-f",
-                str(script),
-            ],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> PostgresServer:
-    server = get_settings().postgres
-    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+    settings = get_settings()
+    with psycopg.connect(settings.postgres.url("postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEST_WAREHOUSE_DB}" WITH (FORCE)')
-    apply_sql_init(server, TEST_WAREHOUSE_DB, TEST_AIRFLOW_DB)
-    return server
+    apply_sql_init(settings, TEST_WAREHOUSE_DB, TEST_AIRFLOW_DB)
+    return settings.postgres
 
 
 @pytest.fixture

@@ -1,0 +1,81 @@
+# The platform's front door. `make run` and `make test` set up everything they need on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
+
+# Settings live in .env (see .env.example); the process environment wins over the file.
+ifneq (,$(wildcard .env))
+include .env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
+endif
+export PYTHONPATH := $(CURDIR)
+# What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
+WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
+
+.PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: $(STAMP) $(MANIFEST) ## Build .venv from uv.lock (bytecode compiled) and the dbt manifest
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (see README)"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) uv.lock pyproject.toml
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --python $(PYTHON) --quiet
+	@touch $@
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(WITH_ENV) cd dbt_project && ../$(BIN)/dbt parse --quiet
+
+manifest: $(MANIFEST) ## dbt parse: the manifest that Cosmos renders DAGs from
+
+db-up: ## Start (or install) the local PostgreSQL server if it does not answer
+	@bash sql/ensure-postgres.sh
+
+db-init: $(STAMP) db-up ## Create roles, databases, schemas and audit tables (idempotent)
+	$(BIN)/python -m python_scripts.db_init
+
+run: install db-init ## Run the whole pipeline once on the sandbox (or the APIs in .env) and print a summary
+	$(BIN)/python -m python_scripts.local_run $(if $(DATE),--date $(DATE))
+
+test: install db-up ## The whole test suite: unit, integration, dbt and Airflow end to end
+	$(BIN)/python -m pytest
+
+test-fast: install db-up ## Tests without the Airflow end-to-end runs
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: install ## ruff, sqlfluff and yamllint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(WITH_ENV) $(BIN)/sqlfluff lint dbt_project
+	$(BIN)/yamllint -s .
+
+format: install ## Apply ruff and sqlfluff fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(WITH_ENV) $(BIN)/sqlfluff fix dbt_project
+
+dbt-build: install db-init ## dbt build (models, snapshots, tests) against the warehouse
+	$(WITH_ENV) cd dbt_project && ../$(BIN)/dbt build
+
+docs: install ## Generate the dbt docs site into dbt_project/target
+	$(WITH_ENV) cd dbt_project && ../$(BIN)/dbt docs generate
+
+sandbox: $(STAMP) ## Serve the sandbox API in the foreground (PORT=8000)
+	$(BIN)/python -m python_scripts.sandbox --port $(or $(PORT),8000)
+
+clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv and databases)
+	rm -rf data .airflow dbt_project/target dbt_project/logs
