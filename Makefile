@@ -17,7 +17,7 @@ ifneq (,$(wildcard .env))
 include .env
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
 endif
-export PYTHONPATH := $(CURDIR)
+export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 # What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 

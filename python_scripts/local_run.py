@@ -27,7 +27,7 @@ SANDBOXED_SOURCES = {"FAKESTORE_BASE_URL": "fakestore"}
 def airflow_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     """The process environment plus what Airflow, Cosmos and dbt need, derived from the settings."""
     env = dict(os.environ if environ is None else environ)
-    env.update(derived_environment(get_settings(), env))
+    env.update(derived_environment(get_settings(env), env))
     return env
 
 

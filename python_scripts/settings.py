@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -18,18 +20,25 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or default
+class _Reader:
+    """Typed reads from an environment mapping; empty values count as unset."""
 
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = _env(name)
-    return default if value is None else value.lower() in _TRUE
+    def str(self, name: str, default: str | None = None) -> str | None:
+        value = self.environ.get(name, "").strip()
+        return value or default
 
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self.str(name)
+        return default if value is None else value.lower() in _TRUE
 
-def _env_list(name: str, default: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in (_env(name) or default).split(",") if item.strip())
+    def float(self, name: str, default: float) -> float:
+        return float(self.str(name) or default)
+
+    def int(self, name: str, default: int) -> int:
+        return int(self.str(name) or default)
 
 
 @dataclass(frozen=True)
@@ -91,33 +100,53 @@ class Settings:
         return self.postgres.url(self.warehouse_db)
 
 
-def get_settings() -> Settings:
-    """Read the settings from the environment (cheap; read afresh on every call)."""
-    lake_url = _env("LAKE_URL", str(PROJECT_ROOT / "data" / "lake"))
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment); cheap, never cached."""
+    env = _Reader(os.environ if environ is None else environ)
     return Settings(
-        postgres=PostgresServer.from_url(_env("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")),
-        warehouse_db=_env("WAREHOUSE_DB", "warehouse"),
-        airflow_db=_env("AIRFLOW_DB", "airflow"),
-        loader_role=_env("WAREHOUSE_LOADER_ROLE", "loader"),
-        transformer_role=_env("WAREHOUSE_TRANSFORMER_ROLE", "transformer"),
-        lake_url=lake_url,
-        lake_compression=_env("LAKE_COMPRESSION", "gzip"),
-        s3_endpoint_url=_env("S3_ENDPOINT_URL"),
-        fakestore_base_url=_env("FAKESTORE_BASE_URL", "https://fakestoreapi.com"),
-        fakestore_carts_full_history=_env_bool("FAKESTORE_CARTS_FULL_HISTORY"),
-        openweather_base_url=_env("OPENWEATHER_BASE_URL", "https://api.openweathermap.org"),
-        openweather_api_key=_env("OPENWEATHER_API_KEY"),
-        alphavantage_base_url=_env("ALPHAVANTAGE_BASE_URL", "https://www.alphavantage.co"),
-        alphavantage_api_key=_env("ALPHAVANTAGE_API_KEY"),
-        http_connect_timeout=float(_env("HTTP_CONNECT_TIMEOUT", "5")),
-        http_read_timeout=float(_env("HTTP_READ_TIMEOUT", "60")),
-        http_max_retries=int(_env("HTTP_MAX_RETRIES", "5")),
-        http_backoff_factor=float(_env("HTTP_BACKOFF_FACTOR", "0.5")),
-        http_backoff_max=float(_env("HTTP_BACKOFF_MAX", "30")),
+        postgres=PostgresServer.from_url(env.str("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/")),
+        warehouse_db=env.str("WAREHOUSE_DB", "warehouse"),
+        airflow_db=env.str("AIRFLOW_DB", "airflow"),
+        loader_role=env.str("WAREHOUSE_LOADER_ROLE", "loader"),
+        transformer_role=env.str("WAREHOUSE_TRANSFORMER_ROLE", "transformer"),
+        lake_url=env.str("LAKE_URL", str(PROJECT_ROOT / "data" / "lake")),
+        lake_compression=env.str("LAKE_COMPRESSION", "gzip"),
+        s3_endpoint_url=env.str("S3_ENDPOINT_URL"),
+        fakestore_base_url=env.str("FAKESTORE_BASE_URL", "https://fakestoreapi.com"),
+        fakestore_carts_full_history=env.bool("FAKESTORE_CARTS_FULL_HISTORY"),
+        openweather_base_url=env.str("OPENWEATHER_BASE_URL", "https://api.openweathermap.org"),
+        openweather_api_key=env.str("OPENWEATHER_API_KEY"),
+        alphavantage_base_url=env.str("ALPHAVANTAGE_BASE_URL", "https://www.alphavantage.co"),
+        alphavantage_api_key=env.str("ALPHAVANTAGE_API_KEY"),
+        http_connect_timeout=env.float("HTTP_CONNECT_TIMEOUT", 5),
+        http_read_timeout=env.float("HTTP_READ_TIMEOUT", 60),
+        http_max_retries=env.int("HTTP_MAX_RETRIES", 5),
+        http_backoff_factor=env.float("HTTP_BACKOFF_FACTOR", 0.5),
+        http_backoff_max=env.float("HTTP_BACKOFF_MAX", 30),
     )
 
 
-def derived_environment(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
+# Cosmos' PostgresUserPasswordProfileMapping refuses an empty password. Servers with trust or peer
+# authentication (the local default) ignore the password, so the connection carries this marker instead.
+TRUST_AUTH_PASSWORD = "trust-auth-ignores-this"  # noqa: S105 - not a secret
+
+
+def warehouse_connection_json(settings: Settings) -> str:
+    """The Airflow connection ``warehouse`` (dbt through Cosmos) in Airflow's JSON form."""
+    pg = settings.postgres
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": pg.host,
+            "port": pg.port,
+            "login": pg.user,
+            "password": pg.password or TRUST_AUTH_PASSWORD,
+            "schema": settings.warehouse_db,
+        }
+    )
+
+
+def derived_environment(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Variables that Airflow, Cosmos and dbt read, derived from the settings.
 
     A variable already present in ``environ`` (default: the process environment) is left as it is, so a
@@ -127,7 +156,8 @@ def derived_environment(settings: Settings, environ: dict[str, str] | None = Non
     pg = settings.postgres
     airflow_home = Path(environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
     derived = {
-        "PYTHONPATH": str(PROJECT_ROOT),
+        # The project root for python_scripts; the DAG folder for the DAGs' shared ``common`` package.
+        "PYTHONPATH": os.pathsep.join((str(PROJECT_ROOT), str(PROJECT_ROOT / "dags"))),
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -137,7 +167,7 @@ def derived_environment(settings: Settings, environ: dict[str, str] | None = Non
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg.url(settings.airflow_db, scheme="postgresql+psycopg2"),
-        "AIRFLOW_CONN_WAREHOUSE": pg.url(settings.warehouse_db),
+        "AIRFLOW_CONN_WAREHOUSE": warehouse_connection_json(settings),
         "DBT_HOST": pg.host,
         "DBT_PORT": str(pg.port),
         "DBT_USER": pg.user,

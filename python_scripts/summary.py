@@ -66,8 +66,8 @@ def print_summary(settings: Settings | None = None) -> None:
         if any(name == "marts.mart_sales_overview" for name, _ in marts):
             cur = conn.execute(
                 """
-                SELECT category, sum(carts) AS carts, sum(units) AS units, sum(revenue) AS revenue,
-                       count(DISTINCT customer_city) AS cities
+                SELECT category, sum(items) AS cart_lines, sum(units) AS units, sum(revenue) AS revenue,
+                       count(DISTINCT city) AS cities, min(cart_date) AS first_day, max(cart_date) AS last_day
                 FROM marts.mart_sales_overview GROUP BY category ORDER BY revenue DESC
                 """
             )

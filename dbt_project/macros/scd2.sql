@@ -1,0 +1,67 @@
+{#- Constants and helpers for the type 2 slowly changing dimensions built from snapshots. -#}
+
+{#- valid_from of the first version of every key, so facts older than the first observation find a version. -#}
+{% macro scd2_beginning_of_time() -%}
+    '1900-01-01 00:00:00+00'::timestamptz
+{%- endmacro %}
+
+{#- valid_to of the open (current) version; also the snapshots' dbt_valid_to_current. -#}
+{% macro scd2_end_of_time() -%}
+    '9999-12-31 00:00:00+00'::timestamptz
+{%- endmacro %}
+
+{#- A timestamptz as UTC ISO-8601 text, independent of the session TimeZone and DateStyle. -#}
+{% macro utc_iso8601(expression) -%}
+    to_char({{ expression }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+{%- endmacro %}
+
+{#-
+    Rows of an SCD2 relation whose validity windows are broken, per natural key: the first version must
+    start at scd2_beginning_of_time, each version must end where the next one starts (no gap, no overlap),
+    the last must end at scd2_end_of_time, and every window must be non-empty.
+-#}
+{% macro scd2_window_violations(relation, natural_key) -%}
+    with
+
+    versions as (
+
+        select
+            {{ natural_key }} as natural_key,
+            valid_from,
+            valid_to,
+            lag(valid_to) over (partition by {{ natural_key }} order by valid_from) as previous_valid_to,
+            row_number() over (partition by {{ natural_key }} order by valid_from) as version_no,
+            count(*) over (partition by {{ natural_key }}) as version_count
+        from {{ relation }}
+
+    )
+
+    select
+        natural_key,
+        valid_from,
+        valid_to,
+        previous_valid_to,
+        case
+            when valid_from >= valid_to then 'empty or inverted window'
+            when version_no = 1 and valid_from != {{ scd2_beginning_of_time() }} then 'first version starts late'
+            when version_no > 1 and valid_from > previous_valid_to then 'gap before version'
+            when version_no > 1 and valid_from < previous_valid_to then 'overlap with previous version'
+            when version_no = version_count and valid_to != {{ scd2_end_of_time() }} then 'last version is closed'
+        end as violation
+    from versions
+    where
+        valid_from >= valid_to
+        or (version_no = 1 and valid_from != {{ scd2_beginning_of_time() }})
+        or (version_no > 1 and valid_from != previous_valid_to)
+        or (version_no = version_count and valid_to != {{ scd2_end_of_time() }})
+{%- endmacro %}
+
+{#- Natural keys of an SCD2 relation that do not have exactly one is_current version. -#}
+{% macro scd2_current_version_violations(relation, natural_key) -%}
+    select
+        {{ natural_key }} as natural_key,
+        count(*) filter (where is_current) as current_versions
+    from {{ relation }}
+    group by {{ natural_key }}
+    having count(*) filter (where is_current) != 1
+{%- endmacro %}
