@@ -57,7 +57,7 @@ test: install db-up ## The whole test suite: unit, integration, dbt and Airflow 
 test-fast: install db-up ## Tests without the Airflow end-to-end runs
 	$(BIN)/python -m pytest -m "not e2e"
 
-lint: install ## ruff, sqlfluff and yamllint
+lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse) and yamllint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(WITH_ENV) $(BIN)/sqlfluff lint dbt_project

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 
-import psycopg
 import pytest
 import requests
 
-from python_scripts.db_init import apply_sql_init
 from python_scripts.local_run import airflow, airflow_environment, run_dag, sandbox
-from python_scripts.settings import get_settings
-from tests.conftest import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
+from tests.conftest import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
 
@@ -50,34 +47,6 @@ def run(dag_env):
         run_dag(dag_id, logical_date, dag_env, conf=conf or None)
 
     return _run
-
-
-class TestWarehouse:
-    """The test warehouse: queries as admin, and ``reset()`` to drop and re-create it from sql/init."""
-
-    def __init__(self):
-        self.settings = get_settings()
-        self._conn: psycopg.Connection | None = None
-
-    @property
-    def conn(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.settings.postgres.url(TEST_WAREHOUSE_DB), autocommit=True)
-        return self._conn
-
-    def execute(self, query, params=None):
-        return self.conn.execute(query, params)
-
-    def reset(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        with psycopg.connect(self.settings.postgres.url("postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{TEST_WAREHOUSE_DB}" WITH (FORCE)')
-        apply_sql_init(self.settings, TEST_WAREHOUSE_DB, TEST_AIRFLOW_DB)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
 
 
 @pytest.fixture(scope="session")
