@@ -65,3 +65,60 @@
     group by {{ natural_key }}
     having count(*) filter (where is_current) != 1
 {%- endmacro %}
+
+{#-
+    A type 2 dimension from a snapshot: one row per non-empty version of each natural key, numbered, with a
+    surrogate key, valid_from (scd2_beginning_of_time for the first version), valid_to and is_current.
+    A rerun of an interval whose data changed in between leaves an empty version in the snapshot: dropped.
+-#}
+{% macro scd2_dimension(snapshot_name, natural_key, surrogate_key, columns) -%}
+    with
+
+    versions as (
+
+        select
+            {{ natural_key }},
+            {%- for column in columns %}
+            {{ column }},
+            {%- endfor %}
+            dbt_valid_from as observed_from,
+            coalesce(dbt_valid_to, {{ scd2_end_of_time() }}) as valid_to
+        from {{ ref(snapshot_name) }}
+        where dbt_valid_from < coalesce(dbt_valid_to, {{ scd2_end_of_time() }})
+
+    ),
+
+    numbered as (
+
+        select
+            *,
+            row_number() over (partition by {{ natural_key }} order by observed_from) as version_no
+        from versions
+
+    ),
+
+    windowed as (
+
+        select
+            *,
+            case
+                when version_no = 1 then {{ scd2_beginning_of_time() }}
+                else observed_from
+            end as valid_from
+        from numbered
+
+    )
+
+    select
+        {{ generate_surrogate_key([natural_key, utc_iso8601('valid_from')]) }} as {{ surrogate_key }},
+        {{ natural_key }},
+        version_no,
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        observed_from,
+        valid_from,
+        valid_to,
+        valid_to = {{ scd2_end_of_time() }} as is_current
+    from windowed
+{%- endmacro %}
