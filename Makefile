@@ -21,7 +21,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 # What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 
-.PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local
+.PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local up down ps logs
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,3 +79,20 @@ sandbox: $(STAMP) ## Serve the sandbox API in the foreground (PORT=8000)
 
 clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv and databases)
 	rm -rf data .airflow dbt_project/target dbt_project/logs
+
+# --- Docker Compose stack (needs a Docker engine and the secrets of airflow/compose.env.example in .env) ---
+COMPOSE ?= docker compose
+
+up: ## Build and start the Docker stack, wait until healthy, print the URLs
+	$(COMPOSE) up -d --build --wait
+	@echo "Airflow UI    http://localhost:$${AIRFLOW_HOST_PORT:-8080}  (user $${AIRFLOW_ADMIN_USER:-admin}, password: AIRFLOW_ADMIN_PASSWORD in .env)"
+	@echo "MinIO console http://localhost:$${MINIO_CONSOLE_HOST_PORT:-9001}  (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD in .env)"
+
+down: ## Stop the Docker stack (volumes and data are kept)
+	$(COMPOSE) down
+
+ps: ## Show the Docker stack's services
+	$(COMPOSE) ps
+
+logs: ## Follow the Docker stack's logs
+	$(COMPOSE) logs -f --tail=100
