@@ -1,4 +1,5 @@
-"""Apply ``sql/init`` (roles, databases, schemas, audit tables) with psql; safe to run again.
+"""Apply ``sql/init`` (roles, databases, schemas, audit tables) with psql, then create the bronze table of
+every registered source; safe to run again.
 
 ``python -m python_scripts.db_init [--warehouse-db NAME] [--airflow-db NAME]``
 """
@@ -6,9 +7,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 
+from python_scripts.pipeline import create_bronze_tables
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
 SQL_INIT_DIR = PROJECT_ROOT / "sql" / "init"
@@ -32,6 +35,7 @@ def apply_sql_init(settings: Settings, warehouse_db: str | None = None, airflow_
         result = subprocess.run([*command, "-f", str(script)], env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{script.name} failed against {server.describe('postgres')}:\n{result.stderr}")
+    create_bronze_tables(dataclasses.replace(settings, warehouse_db=variables["warehouse_db"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import ijson
 import requests
@@ -72,44 +73,90 @@ def build_session(settings: Settings) -> requests.Session:
 
 @dataclass(frozen=True)
 class Request:
-    """One GET against a source: where, with which query parameters."""
+    """One GET against a source: where, with which query parameters.
+
+    ``secret_params`` (API keys) are sent but never shown: :meth:`describe` leaves them out and
+    :meth:`redact` scrubs their values from any text, such as an exception message quoting the URL.
+    """
 
     base_url: str
     path: str
     params: Mapping[str, str]
+    secret_params: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def url(self) -> str:
         return self.base_url.rstrip("/") + "/" + self.path.lstrip("/")
 
     def describe(self) -> str:
-        """The URL with its query, for logs and the lake envelope (keys must not be passed as params here)."""
+        """The URL with its public query, for logs and the lake envelope."""
         prepared = requests.Request("GET", self.url, params=dict(self.params)).prepare()
         return prepared.url or self.url
 
+    def redact(self, text: str) -> str:
+        for value in self.secret_params.values():
+            if value:
+                for form in {value, quote_plus(value), quote(value, safe="")}:
+                    text = text.replace(form, "***")
+        return text
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A part of a response that is kept as received but goes to quarantine instead of bronze,
+    such as the error body an API sends for one unknown city."""
+
+    record: Any
+    reason: str
+    path: str = "$"
+
+
+class SourceThrottled(ExtractError):
+    """The source refused the request for now (a rate limit); asking again later may succeed."""
+
 
 @contextmanager
-def open_json(session: requests.Session, request: Request, timeout: tuple[float, float]) -> Iterator[Any]:
-    """GET the request and yield the raw, undecoded response stream once the status is known to be 200.
+def open_response(
+    session: requests.Session,
+    request: Request,
+    timeout: tuple[float, float],
+    pass_statuses: frozenset[int] = frozenset(),
+) -> Iterator[requests.Response]:
+    """GET the request (streamed) and yield the response once its status is 200 or one of ``pass_statuses``
+    (error answers the caller turns into quarantined records).
 
-    Statuses other than 200 (after the session's retries) and non-JSON content types raise ExtractError.
+    Other statuses (after the session's retries) and non-JSON content types raise ExtractError.
     """
     url = request.describe()
     try:
-        response = session.get(request.url, params=dict(request.params), stream=True, timeout=timeout)
+        response = session.get(
+            request.url, params={**request.params, **request.secret_params}, stream=True, timeout=timeout
+        )
     except requests.exceptions.RetryError as exc:
-        raise ExtractError(url, f"gave up after retries: {exc.__class__.__name__}") from exc
+        raise ExtractError(url, f"gave up after retries: {request.redact(str(exc))}") from None
     except requests.exceptions.RequestException as exc:
-        raise ExtractError(url, f"request failed: {exc}") from exc
+        raise ExtractError(url, f"request failed: {request.redact(str(exc))}") from None
     with response:
-        if response.status_code != 200:
-            raise ExtractError(url, "unexpected HTTP status", response.status_code, response.content[:2000])
+        status = response.status_code
+        if status != 200 and status not in pass_statuses:
+            error = SourceThrottled if status == 429 else ExtractError
+            raise error(url, "unexpected HTTP status", status, request.redact(_text(response.content[:2000])))
         content_type = response.headers.get("Content-Type", "")
         if "json" not in content_type.lower():
-            raise ExtractError(url, f"expected a JSON content type, got {content_type!r}", 200, response.raw.read(2000))
+            body = request.redact(_text(response.raw.read(2000)))
+            raise ExtractError(url, f"expected a JSON content type, got {content_type!r}", status, body)
         response.raw.decode_content = True
         response.raw.auto_close = False  # let the buffered reader see EOF instead of a closed file
-        yield response.raw
+        yield response
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
+
+
+def json_records(response: requests.Response, request: Request) -> Iterator[Any]:
+    """The default reader: the items of a JSON array body (streamed), or the one object it holds."""
+    return iter_records(response.raw, request.describe())
 
 
 def iter_records(stream: Any, url: str) -> Iterator[Any]:

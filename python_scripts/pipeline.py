@@ -3,7 +3,8 @@
 The two halves meet in the lake, so each can be retried on its own and nothing large passes between
 Airflow tasks: ``extract_to_lake`` returns a small manifest that ``load_from_lake`` takes.
 
-CLI: ``python -m python_scripts.pipeline fakestore carts --start 2025-01-01 [--end 2025-01-02]``.
+CLI: ``python -m python_scripts.pipeline fakestore carts --start 2025-01-01 [--end 2025-01-02]``,
+``python -m python_scripts.pipeline openweather observations --start 2025-01-01T10:00 --partition London,GB``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 from psycopg import sql
 
 from python_scripts import audit
 from python_scripts.db import connect
-from python_scripts.extract import build_session, iter_records, open_json
+from python_scripts.extract import Quarantined, Request, SourceThrottled, build_session, open_response
 from python_scripts.lake import (
     RAW,
     REJECTED,
@@ -32,8 +37,10 @@ from python_scripts.lake import (
     open_lines_writer,
 )
 from python_scripts.settings import Settings, get_settings
-from python_scripts.sources import get_source
-from python_scripts.validate import RecordValidator
+from python_scripts.sources import Call, Entity, get_source, partition_slug
+from python_scripts.validate import RecordValidator, Rejection
+
+log = logging.getLogger(__name__)
 
 COPY_CHUNK_ROWS = 5000
 
@@ -57,6 +64,7 @@ class Manifest:
     extracted: int
     valid: int
     rejected: int
+    partition: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,34 +87,63 @@ def _envelope_line(**fields) -> bytes:
     return orjson.dumps({"envelope": fields}) + b"\n"
 
 
+def _fetch(session, request: Request, spec: Entity, settings: Settings) -> Iterator[Any]:
+    """The records (and quarantined parts) of one request; a throttled request is asked again a few
+    times, waiting longer each time, before the throttling fails the extraction."""
+    timeout = (settings.http_connect_timeout, settings.http_read_timeout)
+    attempt = 0
+    while True:
+        produced = False
+        try:
+            with open_response(session, request, timeout, spec.pass_statuses) as response:
+                for item in spec.reader(response, request):
+                    produced = True
+                    yield item
+            return
+        except SourceThrottled as exc:
+            if produced or attempt >= settings.http_throttle_retries:
+                raise
+            wait = settings.http_throttle_wait * 2**attempt
+            attempt += 1
+            retries = settings.http_throttle_retries
+            log.warning("throttled, asking again in %.1f s (%d/%d): %s", wait, attempt, retries, exc)
+            time.sleep(wait)
+
+
 def extract_to_lake(
     source_name: str,
     entity: str,
     interval_start: datetime,
     interval_end: datetime,
     *,
+    partition: str | None = None,
     full_history: bool | None = None,
+    api_key: str | None = None,
     settings: Settings | None = None,
 ) -> dict:
-    """Stream one entity from its API through validation into the lake; return the manifest as a dict.
+    """Stream one entity (one partition of it, such as a city) from its API through validation into the
+    lake; return the manifest as a dict.
 
     The raw object holds every record as received (one JSON document per line after an envelope line);
     the rejected object beside it holds each invalid record with its path and reason. Both are written
-    on every run, so a rerun of the interval replaces both.
+    on every run, so a rerun of the interval replaces both. ``api_key`` overrides the key from the settings.
     """
     settings = settings or get_settings()
     source = get_source(source_name)
+    spec = source.entity(entity)
     start, end = _utc(interval_start), _utc(interval_end)
     if full_history is None:
         full_history = settings.fakestore_carts_full_history
     batch_id = batch_id_for(start, end)
+    if partition:
+        batch_id += "_" + partition_slug(partition)
     key = audit.RunKey(source_name, entity, batch_id, start, end)
     lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
     raw_key = object_key(RAW, source_name, entity, start, batch_id, settings.lake_compression)
     rejected_key = object_key(REJECTED, source_name, entity, start, batch_id, settings.lake_compression)
     validator = RecordValidator.for_entity(source_name, entity)
-    requests = source.requests(entity, start, end, settings, full_history=full_history)
-    timeout = (settings.http_connect_timeout, settings.http_read_timeout)
+    call = Call(start, end, settings, partition=partition, full_history=full_history and spec.windowed)
+    requests = source.requests(entity, call, api_key)
 
     with connect(settings, settings.loader_role, "elt-extract") as conn:
         run_id = audit.start_run(conn, key, "extract")
@@ -116,6 +153,7 @@ def extract_to_lake(
             envelope = _envelope_line(
                 source=source_name,
                 entity=entity,
+                partition=partition,
                 batch_id=batch_id,
                 interval_start=start.isoformat(),
                 interval_end=end.isoformat(),
@@ -130,25 +168,29 @@ def extract_to_lake(
                 raw.write(envelope)
                 quarantine.write(envelope)
                 for request in requests:
-                    with open_json(session, request, timeout) as stream:
-                        for record in iter_records(stream, request.describe()):
-                            extracted += 1
+                    for item in _fetch(session, request, spec, settings):
+                        extracted += 1
+                        if isinstance(item, Quarantined):
+                            record, problem = item.record, Rejection(item.path, item.reason)
                             line = orjson.dumps(record)
-                            raw.write(line + b"\n")
+                        else:
+                            record, line = item, orjson.dumps(item)
                             problem = validator.check(record, line)
-                            if problem is not None:
-                                rejected += 1
-                                quarantine.write(
-                                    orjson.dumps(
-                                        {
-                                            "record_no": extracted,
-                                            "path": problem.path,
-                                            "reason": problem.reason,
-                                            "record": record,
-                                        }
-                                    )
-                                    + b"\n"
+                        raw.write(line + b"\n")
+                        if problem is not None:
+                            rejected += 1
+                            log.warning("record %d quarantined: %s at %s", extracted, problem.reason, problem.path)
+                            quarantine.write(
+                                orjson.dumps(
+                                    {
+                                        "record_no": extracted,
+                                        "path": problem.path,
+                                        "reason": problem.reason,
+                                        "record": record,
+                                    }
                                 )
+                                + b"\n"
+                            )
         except Exception as exc:
             audit.finish_run(conn, run_id, "failed", extracted=extracted, error=f"{type(exc).__name__}: {exc}")
             raise
@@ -164,6 +206,7 @@ def extract_to_lake(
             extracted=extracted,
             valid=extracted - rejected,
             rejected=rejected,
+            partition=partition,
         )
         audit.finish_run(
             conn,
@@ -195,6 +238,21 @@ CREATE TABLE IF NOT EXISTS {table} (
     PRIMARY KEY (batch_id, record_no)
 )
 """
+
+
+def create_bronze_tables(settings: Settings | None = None) -> list[str]:
+    """Create the bronze table of every registered source entity (as the loader), so that dbt's staging
+    views exist before a source's first load. Loads create their table too; this is idempotent."""
+    from python_scripts.sources import SOURCES
+
+    settings = settings or get_settings()
+    created = []
+    with connect(settings, settings.loader_role, "elt-db-init") as conn:
+        for source in SOURCES.values():
+            for entity in source.entities:
+                conn.execute(sql.SQL(_BRONZE_DDL).format(table=bronze_table(source.name, entity)))
+                created.append(f"bronze.{source.name}_{entity}")
+    return created
 
 
 def _copy_text(value: str | bytes) -> bytes:
@@ -380,10 +438,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("entity")
     parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="interval start (UTC)")
     parser.add_argument("--end", type=datetime.fromisoformat, help="interval end (default: start + 1 day)")
+    parser.add_argument("--partition", help="the city, ticker … of a partitioned entity")
     parser.add_argument("--full-history", action="store_true", help="ignore the interval window (first load)")
     args = parser.parse_args(argv)
     end = args.end or args.start + timedelta(days=1)
-    result = ingest(args.source, args.entity, args.start, end, full_history=args.full_history or None)
+    result = ingest(
+        args.source, args.entity, args.start, end, partition=args.partition, full_history=args.full_history or None
+    )
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0

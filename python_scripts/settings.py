@@ -40,6 +40,10 @@ class _Reader:
     def int(self, name: str, default: int) -> int:
         return int(self.str(name) or default)
 
+    def list(self, name: str, default: str, separator: str = ";") -> tuple[str, ...]:
+        """A ``separator``-separated list; items are stripped and empty ones dropped."""
+        return tuple(item.strip() for item in (self.str(name) or default).split(separator) if item.strip())
+
 
 @dataclass(frozen=True)
 class PostgresServer:
@@ -89,11 +93,17 @@ class Settings:
     openweather_api_key: str | None = field(repr=False)
     alphavantage_base_url: str
     alphavantage_api_key: str | None = field(repr=False)
+    stock_tickers: tuple[str, ...]
+    weather_cities: tuple[str, ...]
+    orders_base_url: str
+    orders_batch_size: int
     http_connect_timeout: float
     http_read_timeout: float
     http_max_retries: int
     http_backoff_factor: float
     http_backoff_max: float
+    http_throttle_retries: int
+    http_throttle_wait: float
 
     @property
     def warehouse_url(self) -> str:
@@ -118,11 +128,17 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         openweather_api_key=env.str("OPENWEATHER_API_KEY"),
         alphavantage_base_url=env.str("ALPHAVANTAGE_BASE_URL", "https://www.alphavantage.co"),
         alphavantage_api_key=env.str("ALPHAVANTAGE_API_KEY"),
+        stock_tickers=env.list("STOCK_TICKERS", "IBM,AAPL,MSFT,NVDA,TSLA", separator=","),
+        weather_cities=env.list("WEATHER_CITIES", "London,GB;Paris,FR;New York,US;Tokyo,JP;Sydney,AU;São Paulo,BR"),
+        orders_base_url=env.str("ORDERS_BASE_URL", "http://127.0.0.1:8000"),
+        orders_batch_size=env.int("ORDERS_BATCH_SIZE", 100),
         http_connect_timeout=env.float("HTTP_CONNECT_TIMEOUT", 5),
         http_read_timeout=env.float("HTTP_READ_TIMEOUT", 60),
         http_max_retries=env.int("HTTP_MAX_RETRIES", 5),
         http_backoff_factor=env.float("HTTP_BACKOFF_FACTOR", 0.5),
         http_backoff_max=env.float("HTTP_BACKOFF_MAX", 30),
+        http_throttle_retries=env.int("HTTP_THROTTLE_RETRIES", 2),
+        http_throttle_wait=env.float("HTTP_THROTTLE_WAIT", 2),
     )
 
 

@@ -10,15 +10,15 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from python_scripts.extract import ExtractError, Request, build_session, iter_records, open_json
+from python_scripts.extract import ExtractError, Request, build_session, json_records, open_response
 
 TIMEOUT = (2.0, 5.0)
 
 
 def fetch(settings, base_url: str, path: str = "/carts") -> list:
     request = Request(base_url, path, {"startdate": "2025-01-15", "enddate": "2025-01-16"})
-    with build_session(settings) as session, open_json(session, request, TIMEOUT) as stream:
-        return list(iter_records(stream, request.describe()))
+    with build_session(settings) as session, open_response(session, request, TIMEOUT) as response:
+        return list(json_records(response, request))
 
 
 def respond_in_turn(httpserver: HTTPServer, path: str, responses: list[Response]) -> list[float]:

@@ -1,0 +1,143 @@
+"""One shape for every ingest DAG: extract ▸ load per part, publish the bronze Assets, then transform.
+
+``extract`` and ``load`` are mapped over the source's parts (entities, or one per city / ticker), so a
+failing part retries on its own and the others carry on. ``publish_bronze`` emits one Asset event per
+bronze table with the batches it received. ``transform`` is the Cosmos task group of every dbt node
+downstream of the source, so each run ends with staging, core and marts built for its data interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+from common.dbt import dbt_task_group
+from python_scripts.settings import get_settings
+from python_scripts.sources import Source, get_source
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ARGS = {
+    "owner": "data-platform",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+}
+
+
+def bronze_asset(source: str, entity: str) -> Asset:
+    """The Asset of a bronze table, named like the table and addressed like OpenLineage does."""
+    settings = get_settings()
+    pg = settings.postgres
+    return Asset(
+        name=f"bronze.{source}_{entity}",
+        uri=f"postgres://{pg.host}:{pg.port}/{settings.warehouse_db}/bronze/{source}_{entity}",
+        group="bronze",
+    )
+
+
+def source_api_key(source: Source) -> str | None:
+    """The source's API key: the password of the Airflow connection named like the source, else the
+    environment variable; masked in every task log from here on."""
+    if source.api_key is None:
+        return None
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+    from airflow.sdk.log import mask_secret
+
+    try:
+        key = BaseHook.get_connection(source.name).password
+    except AirflowNotFoundException:
+        key = None
+    key = key or os.environ.get(source.api_key.env_var) or None
+    if key:
+        mask_secret(key)
+    return key
+
+
+def _part_label(part: dict[str, str]) -> str:
+    return part.get("partition") or part["entity"]
+
+
+def ingest_dag(
+    dag_id: str,
+    source_name: str,
+    *,
+    schedule: Any,
+    start_date: datetime,
+    doc_md: str,
+    tags: list[str],
+    extract_pool: str | None = None,
+):
+    """Build the ingest DAG of one source (see the module docstring)."""
+    source = get_source(source_name)
+    parts = source.parts(get_settings())
+    assets = {entity: bronze_asset(source.name, entity) for entity in source.entities}
+    params = {}
+    if any(entity.windowed for entity in source.entities.values()):
+        params["full_history"] = Param(
+            False, type="boolean", description="Extract the whole history, not only the data interval (first load)."
+        )
+
+    @dag(
+        dag_id=dag_id,
+        schedule=schedule,
+        start_date=start_date,
+        catchup=False,
+        max_active_runs=1,  # snapshots and incremental models must see the intervals in order
+        default_args=DEFAULT_ARGS,
+        params=params,
+        tags=[source.name, *tags],
+        doc_md=doc_md,
+    )
+    def ingest():
+        @task(map_index_template="{{ part_label }}", pool=extract_pool or "default_pool")
+        def extract(part: dict[str, str]) -> dict:
+            from python_scripts.pipeline import extract_to_lake
+
+            context = get_current_context()
+            context["part_label"] = _part_label(part)
+            return extract_to_lake(
+                source.name,
+                part["entity"],
+                context["data_interval_start"],
+                context["data_interval_end"],
+                partition=part.get("partition"),
+                full_history=context["params"].get("full_history") or None,
+                api_key=source_api_key(source),
+            )
+
+        @task(map_index_template="{{ part_label }}")
+        def load(manifest: dict) -> dict:
+            from python_scripts.pipeline import load_from_lake
+
+            get_current_context()["part_label"] = manifest.get("partition") or manifest["entity"]
+            return load_from_lake(manifest)
+
+        @task(outlets=list(assets.values()))
+        def publish_bronze(results: list[dict]) -> dict[str, dict]:
+            """One Asset event per bronze table, carrying the batches, loaded and quarantined counts."""
+            summary: dict[str, dict] = {}
+            for result in results:
+                entry = summary.setdefault(result["entity"], {"batches": [], "loaded": 0, "rejected": 0})
+                entry["batches"].append(result["batch_id"])
+                entry["loaded"] += result["loaded"]
+                entry["rejected"] += result["rejected"]
+            outlet_events = get_current_context()["outlet_events"]
+            for entity, entry in summary.items():
+                outlet_events[assets[entity]].extra = entry
+                if entry["rejected"]:
+                    count = entry["rejected"]
+                    log.warning("%s.%s: %d quarantined, see audit.rejected_records", source.name, entity, count)
+            return summary
+
+        published = publish_bronze(load.expand(manifest=extract.expand(part=parts)))
+        published >> dbt_task_group(
+            "transform", select=[f"source:{source.name}.{entity}+" for entity in source.entities]
+        )
+
+    return ingest()
