@@ -2,8 +2,14 @@
     The current record per natural key of a bronze table that holds every landed batch:
     the latest batch wins, with a deterministic tie-break (interval_start, then extracted_at,
     then batch_id, then record_no, all descending). Returns every bronze column.
+    recency_order replaces that ordering for sources whose newest extraction (or a payload
+    field) decides, e.g. APIs that always return their current state whatever the interval.
 -#}
-{% macro latest_batch_records(source_relation, natural_key) -%}
+{% macro latest_batch_records(
+    source_relation,
+    natural_key,
+    recency_order='interval_start desc, extracted_at desc, batch_id desc, record_no desc'
+) -%}
     select
         ranked_records.batch_id,
         ranked_records.record_no,
@@ -19,7 +25,7 @@
             *,
             row_number() over (
                 partition by {{ natural_key }}
-                order by interval_start desc, extracted_at desc, batch_id desc, record_no desc
+                order by {{ recency_order }}
             ) as batch_recency_rank
         from {{ source_relation }}
     ) as ranked_records

@@ -1,0 +1,83 @@
+-- One row per observation (city id + dt): an observation the API had not refreshed yet arrives in several
+-- batches, and the latest batch wins (latest_batch_records' default order).
+with
+
+source as (
+
+    {{ latest_batch_records(
+        source('openweather', 'observations'),
+        "(payload ->> 'id')::integer, (payload ->> 'dt')::bigint",
+    ) }}
+
+),
+
+renamed as (
+
+    -- weather[0] is the primary condition; absent rain / snow objects mean no precipitation
+    select
+        (payload ->> 'id')::integer as city_id,
+        trim(payload ->> 'name') as city_name,
+        upper(trim(payload -> 'sys' ->> 'country')) as country_code,
+        (payload -> 'coord' ->> 'lat')::numeric(9, 6) as latitude,
+        (payload -> 'coord' ->> 'lon')::numeric(9, 6) as longitude,
+        to_timestamp((payload ->> 'dt')::bigint) as observed_at,
+        (payload ->> 'timezone')::integer as timezone_offset_s,
+        (payload -> 'main' ->> 'temp')::numeric(5, 2) as temperature_c,
+        (payload -> 'main' ->> 'feels_like')::numeric(5, 2) as feels_like_c,
+        (payload -> 'main' ->> 'temp_min')::numeric(5, 2) as temp_min_c,
+        (payload -> 'main' ->> 'temp_max')::numeric(5, 2) as temp_max_c,
+        (payload -> 'main' ->> 'pressure')::integer as pressure_hpa,
+        (payload -> 'main' ->> 'humidity')::integer as humidity_pct,
+        (payload -> 'wind' ->> 'speed')::numeric(6, 2) as wind_speed_ms,
+        (payload -> 'wind' ->> 'deg')::integer as wind_deg,
+        (payload -> 'wind' ->> 'gust')::numeric(6, 2) as wind_gust_ms,
+        (payload -> 'clouds' ->> 'all')::integer as cloudiness_pct,
+        (payload ->> 'visibility')::integer as visibility_m,
+        coalesce((payload -> 'rain' ->> '1h')::numeric(7, 2), 0) as rain_1h_mm,
+        coalesce((payload -> 'snow' ->> '1h')::numeric(7, 2), 0) as snow_1h_mm,
+        (payload -> 'weather' -> 0 ->> 'id')::integer as condition_id,
+        trim(payload -> 'weather' -> 0 ->> 'main') as condition_main,
+        trim(payload -> 'weather' -> 0 ->> 'description') as condition_description,
+        batch_id,
+        loaded_at
+    from source
+
+),
+
+final as (
+
+    select
+        {{ generate_surrogate_key(['city_id', utc_iso8601('observed_at')]) }} as observation_sk,
+        city_id,
+        city_name,
+        country_code,
+        latitude,
+        longitude,
+        observed_at,
+        -- the city's calendar date, from the offset the API reported with this observation
+        ((observed_at at time zone 'UTC') + timezone_offset_s * interval '1 second')::date
+            as observed_date_local,
+        timezone_offset_s,
+        temperature_c,
+        feels_like_c,
+        temp_min_c,
+        temp_max_c,
+        pressure_hpa,
+        humidity_pct,
+        wind_speed_ms,
+        wind_deg,
+        wind_gust_ms,
+        cloudiness_pct,
+        visibility_m,
+        rain_1h_mm,
+        snow_1h_mm,
+        condition_id,
+        condition_main,
+        condition_description,
+        batch_id,
+        loaded_at
+    from renamed
+
+)
+
+select * from final
