@@ -1,9 +1,12 @@
 """The sandbox application: every source's routes, plus test controls under ``/__sandbox``.
 
-``/__sandbox/health``     GET: status, sources and their settings
+``/__sandbox/health``     GET: status, sources, their settings and the sandbox clock
 ``/__sandbox/overrides``  GET list, POST ``{"source","entity","id","patch"}`` (deep-merged), DELETE all
 ``/__sandbox/faults``     GET active faults, POST one (see :mod:`python_scripts.sandbox.faults`), DELETE all
 ``/__sandbox/requests``   GET the last requests received (method, path, query, status), DELETE
+``/__sandbox/clock``      GET the current instant; POST ``{"now": "2025-01-10T12:00:00Z"}`` fixes it
+                          (``{"now": null}`` or DELETE: back to the configured instant or the wall clock)
+``/__sandbox/quotas``     DELETE: forget the calls counted against every source's rate limits
 Requests to ``/__sandbox`` are neither logged nor subject to faults.
 """
 
@@ -12,13 +15,15 @@ from __future__ import annotations
 import threading
 from collections import deque
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from python_scripts.sandbox import fakestore
+from python_scripts.sandbox import alphavantage, fakestore, openweather, orders
+from python_scripts.sandbox.clock import SandboxClock, parse_instant
+from python_scripts.sandbox.config import SandboxConfig
 from python_scripts.sandbox.fakestore import FakeStoreConfig
 from python_scripts.sandbox.faults import FaultRegistry
 from python_scripts.sandbox.overrides import Overrides
@@ -76,7 +81,8 @@ class SandboxMiddleware:
                 entry["status"] = message["status"]
             await send(message)
 
-        fault = self.faults.take(scope["method"], scope["path"])
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        fault = self.faults.take(scope["method"], scope["path"], query)
         if fault is None:
             await self.app(scope, receive, logged_send)
         else:
@@ -92,7 +98,7 @@ async def _json_body(request: Request) -> Any:
 
 
 def admin_router(
-    sources: dict[str, Source], overrides: Overrides, faults: FaultRegistry, requests: RequestLog
+    sources: dict[str, Source], overrides: Overrides, faults: FaultRegistry, requests: RequestLog, clock: SandboxClock
 ) -> APIRouter:
     """Routes that let tests inspect and steer the sandbox."""
     api = APIRouter(prefix=ADMIN_PREFIX, tags=["sandbox"])
@@ -100,7 +106,7 @@ def admin_router(
     @api.get("/health")
     def health() -> Response:
         config = {name: source.config for name, source in sources.items()}
-        return json_response({"status": "ok", "sources": list(sources), "config": config})
+        return json_response({"status": "ok", "sources": list(sources), "config": config, "clock": clock.state()})
 
     @api.get("/overrides")
     def list_overrides() -> Response:
@@ -153,13 +159,49 @@ def admin_router(
         requests.clear()
         return Response(status_code=204)
 
+    @api.get("/clock")
+    def get_clock() -> Response:
+        return json_response(clock.state())
+
+    @api.post("/clock")
+    async def set_clock(request: Request) -> Response:
+        body = await _json_body(request)
+        if not (isinstance(body, dict) and "now" in body):
+            raise BadRequest('the body must be {"now": "<ISO-8601 date and time with a timezone>"} or {"now": null}')
+        try:
+            clock.fix(None if body["now"] is None else parse_instant(body["now"], "now"))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return json_response(clock.state())
+
+    @api.delete("/clock")
+    def reset_clock() -> Response:
+        clock.fix(None)
+        return Response(status_code=204)
+
+    @api.delete("/quotas")
+    def reset_quotas() -> Response:
+        for source in sources.values():
+            for quota in source.quotas:
+                quota.reset()
+        return Response(status_code=204)
+
     return api
 
 
-def create_app(config: FakeStoreConfig | None = None, request_log_size: int = 1000) -> FastAPI:
-    """A sandbox serving every source from ``config``, with its own overrides, faults and request log."""
+def create_app(config: SandboxConfig | FakeStoreConfig | None = None, request_log_size: int = 1000) -> FastAPI:
+    """A sandbox serving every source from ``config`` (a bare Fake Store config: the other sources' defaults),
+    with its own clock, overrides, faults and request log."""
+    config = SandboxConfig.of(config)
     overrides, faults, requests = Overrides(), FaultRegistry(), RequestLog(request_log_size)
-    sources = {source.name: source for source in [fakestore.build_source(config or FakeStoreConfig(), overrides)]}
+    clock = SandboxClock(config.now)
+    built = [
+        fakestore.build_source(config.fakestore, overrides),
+        openweather.build_source(config.openweather, clock, overrides),
+        alphavantage.build_source(config.alphavantage, clock),
+        orders.build_source(config.orders),
+    ]
+    sources = {source.name: source for source in built}
     app = FastAPI(
         title="ELT sandbox",
         docs_url=f"{ADMIN_PREFIX}/docs",
@@ -168,7 +210,7 @@ def create_app(config: FakeStoreConfig | None = None, request_log_size: int = 10
     )
     app.add_exception_handler(BadRequest, bad_request_handler)
     app.add_middleware(SandboxMiddleware, faults=faults, requests=requests)
-    app.include_router(admin_router(sources, overrides, faults, requests))
+    app.include_router(admin_router(sources, overrides, faults, requests, clock))
     for source in sources.values():
         app.include_router(source.router)
     return app

@@ -3,6 +3,10 @@
 A fault matches requests by ``path``, a glob in :func:`fnmatch.fnmatchcase` syntax over the URL path
 without the query string: ``/carts`` matches only ``/carts``, ``/carts*`` also matches ``/carts/7`` and
 ``/carts/user/2`` (``*`` crosses ``/``). ``method`` optionally restricts it to one HTTP method.
+``params`` optionally restricts it to requests whose query string has every listed parameter with a
+value matching the glob given for it (any of the values, when the parameter repeats): ``{"symbol": "IBM"}``
+matches ``/query?function=TIME_SERIES_DAILY&symbol=IBM`` but not ``symbol=MSFT`` nor a query without
+``symbol``; ``{"symbol": "*"}`` matches any request that has the parameter, even empty.
 
 Faults are checked in the order they were added. Each counts the matching requests it skips
 (``after``); the first fault past its ``after`` is served and uses up one of its ``times``; a fault
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from fnmatch import fnmatchcase
 from http import HTTPStatus
@@ -64,6 +69,7 @@ class Fault:
     kind: ClassVar[str]
     path: str
     method: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
     times: int = 1
     after: int = 0
     id: int = field(default=0, init=False)
@@ -73,6 +79,11 @@ class Fault:
     def __post_init__(self) -> None:
         _require(isinstance(self.path, str) and self.path.startswith("/"), "path must start with '/'")
         _require(self.method is None or isinstance(self.method, str), "method must be a string")
+        _require(
+            isinstance(self.params, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in self.params.items()),
+            "params must map parameter names to strings",
+        )
         _require(_is_int(self.times) and self.times >= 1, "times must be an integer >= 1")
         _require(_is_int(self.after) and self.after >= 0, "after must be an integer >= 0")
         if self.method:
@@ -82,8 +93,14 @@ class Fault:
     def remaining(self) -> int:
         return self.times - self.served
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and fnmatchcase(path, self.path)
+    def matches(self, method: str, path: str, params: Mapping[str, Sequence[str]] | None = None) -> bool:
+        """Whether a request matches; ``params`` maps each query parameter to its values."""
+        params = params or {}
+        return (
+            (self.method is None or self.method == method)
+            and fnmatchcase(path, self.path)
+            and all(any(fnmatchcase(v, pattern) for v in params.get(k, ())) for k, pattern in self.params.items())
+        )
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self), "remaining": self.remaining}
@@ -248,12 +265,12 @@ class FaultRegistry:
             self._faults.append(fault)
         return fault
 
-    def take(self, method: str, path: str) -> Fault | None:
-        """Count one request and return the fault to serve for it, if any."""
+    def take(self, method: str, path: str, params: Mapping[str, Sequence[str]] | None = None) -> Fault | None:
+        """Count one request and return the fault to serve for it, if any; ``params``: the query's values."""
         chosen = None
         with self._lock:
             for fault in self._faults:
-                if not fault.matches(method, path):
+                if not fault.matches(method, path, params):
                     continue
                 if fault.skipped < fault.after:
                     fault.skipped += 1

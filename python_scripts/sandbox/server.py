@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from python_scripts.sandbox.app import create_app
+from python_scripts.sandbox.config import SandboxConfig
 from python_scripts.sandbox.fakestore import FakeStoreConfig
 
 
@@ -20,7 +21,7 @@ def base_url(host: str, port: int) -> str:
 
 @contextlib.contextmanager
 def serve_in_thread(
-    config: FakeStoreConfig | None = None,
+    config: SandboxConfig | FakeStoreConfig | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     *,
@@ -30,7 +31,8 @@ def serve_in_thread(
 ) -> Iterator[str]:
     """Serve the sandbox until the block exits, yielding its base URL once it accepts connections.
 
-    ``port=0`` picks a free port. The socket is bound here, so the port is known before the server starts.
+    ``config`` as for :func:`~python_scripts.sandbox.app.create_app`. ``port=0`` picks a free port. The socket
+    is bound here, so the port is known before the server starts.
     """
     app = create_app(config)
     server = uvicorn.Server(

@@ -13,6 +13,8 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
+from python_scripts.sandbox.quotas import Quota
+
 JSON = "application/json"
 CHUNK_RECORDS = 1000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -20,12 +22,14 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass(frozen=True)
 class Source:
-    """One emulated API: its name, the entities overrides may target, its routes and its settings."""
+    """One emulated API: its name, the entities overrides may target, its routes, its settings and the
+    request quotas it enforces (reset through ``DELETE /__sandbox/quotas``)."""
 
     name: str
     entities: tuple[str, ...]
     router: APIRouter
     config: dict[str, Any]
+    quotas: tuple[Quota, ...] = ()
 
 
 class BadRequest(Exception):

@@ -70,7 +70,7 @@ def ids(records: list[dict]) -> list[int]:
 def test_health_reports_sources_and_resolved_config(get):
     body = get("/__sandbox/health").json()
     assert body["status"] == "ok"
-    assert body["sources"] == ["fakestore"]
+    assert body["sources"] == ["fakestore", "openweather", "alphavantage", "orders"]
     assert body["config"]["fakestore"] == {
         "seed": 42,
         "carts": 200,
