@@ -20,8 +20,17 @@ from pathlib import Path
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
 
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_DAGS = ("fakestore_ingest",)
-SANDBOXED_SOURCES = {"FAKESTORE_BASE_URL": "fakestore"}
+DEFAULT_DAGS = ("fakestore_ingest", "weather_ingest", "stocks_ingest", "orders_batch")
+# Base URL variable → source; each one left unset is served by the sandbox.
+SANDBOXED_SOURCES = {
+    "FAKESTORE_BASE_URL": "fakestore",
+    "OPENWEATHER_BASE_URL": "openweather",
+    "ALPHAVANTAGE_BASE_URL": "alphavantage",
+    "ORDERS_BASE_URL": "orders",
+}
+# The sandbox accepts any key; the real APIs need real ones from the environment.
+SANDBOX_KEYS = {"OPENWEATHER_BASE_URL": "OPENWEATHER_API_KEY", "ALPHAVANTAGE_BASE_URL": "ALPHAVANTAGE_API_KEY"}
+POOLS_FILE = PROJECT_ROOT / "airflow" / "pools.json"
 
 
 def airflow_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -72,7 +81,26 @@ def sources_or_sandbox(env: dict[str, str]) -> Iterator[dict[str, str]]:
         return
     with sandbox(env) as url:
         print(f"sandbox API at {url} serving: {', '.join(SANDBOXED_SOURCES[name] for name in missing)}")
-        yield {**env, **dict.fromkeys(missing, url)}
+        keys = {SANDBOX_KEYS[name]: "sandbox-key" for name in missing if name in SANDBOX_KEYS}
+        yield {**env, **dict.fromkeys(missing, url), **{k: v for k, v in keys.items() if not env.get(k)}}
+
+
+def set_sandbox_clock(env: dict[str, str], now: str | None) -> None:
+    """Fix the time the sandbox serves "current" weather and the latest prices for, if a sandbox is used."""
+    import requests
+
+    urls = {env[name] for name in SANDBOXED_SOURCES if env.get(name)}
+    for url in urls:
+        try:
+            requests.post(f"{url}/__sandbox/clock", json={"now": now}, timeout=5).raise_for_status()
+        except requests.RequestException:
+            continue  # a real API, which has no clock to set
+
+
+def prepare_airflow(env: dict[str, str]) -> None:
+    """Create or upgrade the metadata database and the pools the DAGs use."""
+    airflow("db", "migrate", env=env, quiet=True)
+    airflow("pools", "import", str(POOLS_FILE), env=env, quiet=True)
 
 
 def airflow(*args: str, env: dict[str, str], quiet: bool = False) -> subprocess.CompletedProcess:
@@ -81,17 +109,25 @@ def airflow(*args: str, env: dict[str, str], quiet: bool = False) -> subprocess.
         [str(VENV_BIN / "airflow"), *args], env=env, cwd=PROJECT_ROOT, capture_output=quiet, text=True, check=False
     )
     if result.returncode != 0:
-        detail = (result.stdout or "")[-3000:] + (result.stderr or "")[-3000:] if quiet else ""
+        detail = _failure_detail((result.stdout or "") + (result.stderr or "")) if quiet else ""
         raise RuntimeError(f"airflow {' '.join(args)} failed with exit code {result.returncode}\n{detail}")
     return result
 
 
-def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> None:
-    """``airflow dags test`` one DAG run; raises (with the log tail) unless the run succeeded."""
+def _failure_detail(log: str, lines: int = 40) -> str:
+    """The error lines of a failed command's log (which task failed and why), then its tail."""
+    markers = ("error", "exception", "failed", "traceback")
+    errors = [line for line in log.splitlines() if any(marker in line.lower() for marker in markers)]
+    return "\n".join(errors[-lines:]) + "\n--- tail ---\n" + log[-3000:]
+
+
+def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> str:
+    """``airflow dags test`` one DAG run; return its log, or raise with the log's tail unless it succeeded."""
     args = ["dags", "test", dag_id, logical_date]
     if conf:
         args += ["--conf", json.dumps(conf)]
-    airflow(*args, env=env, quiet=True)
+    result = airflow(*args, env=env, quiet=True)
+    return result.stdout + result.stderr
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,12 +139,14 @@ def main(argv: list[str] | None = None) -> int:
 
     env = airflow_environment()
     print("preparing Airflow metadata database …", flush=True)
-    airflow("db", "migrate", env=env, quiet=True)
+    prepare_airflow(env)
     with sources_or_sandbox(env) as run_env:
+        set_sandbox_clock(run_env, f"{args.date}T00:00:00Z" if len(args.date) == 10 else args.date)
         for dag_id in args.dag or DEFAULT_DAGS:
             started = time.monotonic()
             print(f"running {dag_id} for {args.date} …", flush=True)
-            run_dag(dag_id, args.date, run_env, conf={"full_history": not args.incremental})
+            conf = {"full_history": not args.incremental} if dag_id == "fakestore_ingest" else None
+            run_dag(dag_id, args.date, run_env, conf=conf)
             print(f"{dag_id} succeeded in {time.monotonic() - started:.0f} s")
     from python_scripts.summary import print_summary
 

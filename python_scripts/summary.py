@@ -50,10 +50,13 @@ def print_summary(settings: Settings | None = None) -> None:
         print(_table(["bronze table", "rows", "batches", "rejected"], bronze_summary(conn)))
         runs = conn.execute(
             """
-            SELECT DISTINCT ON (source, entity) source || '.' || entity, batch_id, status,
-                   extracted_count, rejected_count, loaded_count, round(duration_s::numeric, 2)
-            FROM audit.ingestion_runs WHERE stage = 'load'
-            ORDER BY source, entity, run_id DESC
+            SELECT DISTINCT ON (source, entity, batch_id) source || '.' || entity, batch_id, status,
+                   extracted_count, rejected_count, loaded_count, round(duration_s::numeric, 3)
+            FROM audit.ingestion_runs
+            WHERE stage = 'load'
+              AND interval_end = (SELECT max(interval_end) FROM audit.ingestion_runs r
+                                  WHERE r.source = ingestion_runs.source AND r.entity = ingestion_runs.entity)
+            ORDER BY source, entity, batch_id, run_id DESC
             """
         ).fetchall()
         print("\nLatest loads (audit.ingestion_runs)\n")
@@ -63,19 +66,49 @@ def print_summary(settings: Settings | None = None) -> None:
             return
         print("\nMarts\n")
         print(_table(["mart", "rows"], marts))
-        if any(name == "marts.mart_sales_overview" for name, _ in marts):
-            cur = conn.execute(
-                """
-                SELECT category, sum(items) AS cart_lines, sum(units) AS units, sum(revenue) AS revenue,
-                       count(DISTINCT city) AS cities, min(cart_date) AS first_day, max(cart_date) AS last_day
-                FROM marts.mart_sales_overview GROUP BY category ORDER BY revenue DESC
-                """
-            )
-            print("\nmart_sales_overview by category\n")
+        for name, _ in marts:
+            title, query = HIGHLIGHTS.get(name.removeprefix("marts."), ("first rows", None))
+            cur = conn.execute(query or sql.SQL("SELECT * FROM {} LIMIT 5").format(sql.Identifier("marts", name[6:])))
+            print(f"\n{name}: {title}\n")
             print(_table([c.name for c in cur.description], cur.fetchall()))
-            cur = conn.execute("SELECT * FROM marts.mart_sales_overview ORDER BY revenue DESC, 1, 2, 3 LIMIT 5")
-            print("\nmart_sales_overview: top 5 rows by revenue\n")
-            print(_table([c.name for c in cur.description], cur.fetchall()))
+
+
+# One view per mart for the summary: (title, query).
+HIGHLIGHTS: dict[str, tuple[str, str]] = {
+    "mart_sales_overview": (
+        "revenue by category",
+        """
+        SELECT category, sum(items) AS cart_lines, sum(units) AS units, sum(revenue) AS revenue,
+               count(DISTINCT city) AS cities, min(cart_date) AS first_day, max(cart_date) AS last_day
+        FROM marts.mart_sales_overview GROUP BY category ORDER BY revenue DESC
+        """,
+    ),
+    "mart_product_performance": (
+        "top 5 products by revenue",
+        "SELECT * FROM marts.mart_product_performance ORDER BY revenue DESC NULLS LAST LIMIT 5",
+    ),
+    "mart_customer_activity": (
+        "top 5 customers by revenue",
+        "SELECT * FROM marts.mart_customer_activity ORDER BY revenue DESC NULLS LAST LIMIT 5",
+    ),
+    "mart_weather_daily": (
+        "latest day per city",
+        """
+        SELECT DISTINCT ON (city_name) city_name, observation_date, temperature_min_c, temperature_mean_c,
+               temperature_max_c, humidity_mean_pct, precipitation_mm, dominant_condition, observation_count
+        FROM marts.mart_weather_daily ORDER BY city_name, observation_date DESC
+        """,
+    ),
+    "mart_stock_performance": (
+        "latest trading day per ticker",
+        """
+        SELECT DISTINCT ON (ticker) ticker, trade_date, close_price, round(daily_return, 6) AS daily_return,
+               moving_average_7d, moving_average_30d, moving_average_90d, round(volatility_30d, 6) AS volatility_30d
+        FROM marts.mart_stock_performance ORDER BY ticker, trade_date DESC
+        """,
+    ),
+    "mart_order_status": ("orders by status", "SELECT * FROM marts.mart_order_status ORDER BY 1, 2"),
+}
 
 
 if __name__ == "__main__":

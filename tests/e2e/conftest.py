@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 import requests
 
-from python_scripts.local_run import airflow, airflow_environment, run_dag, sandbox
+from python_scripts.local_run import SANDBOXED_SOURCES, airflow_environment, prepare_airflow, run_dag, sandbox
+from python_scripts.settings import PROJECT_ROOT
 from tests.conftest import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
+# Seeded into the environment of every DAG run: the task logs, the lake and the warehouse must never show it.
+API_KEY = "e2e-key-7f3a9c-must-stay-secret"
+WEATHER_CITIES = ("London,GB", "Tokyo,JP", "Atlantis,XX")
+STOCK_TICKERS = ("IBM", "MSFT", "NOPE")
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +30,7 @@ def e2e_env(pg_server, tmp_path_factory) -> dict[str, str]:
         "HTTP_BACKOFF_FACTOR": "0.05",
     }
     env = airflow_environment(base)
-    airflow("db", "migrate", env=env, quiet=True)
+    prepare_airflow(env)
     return env
 
 
@@ -36,17 +42,46 @@ def sandbox_url(e2e_env) -> str:
 
 @pytest.fixture(scope="session")
 def dag_env(e2e_env, sandbox_url) -> dict[str, str]:
-    return {**e2e_env, "FAKESTORE_BASE_URL": sandbox_url}
+    return {
+        **e2e_env,
+        **dict.fromkeys(SANDBOXED_SOURCES, sandbox_url),
+        "OPENWEATHER_API_KEY": API_KEY,
+        "ALPHAVANTAGE_API_KEY": API_KEY,
+        "WEATHER_CITIES": ";".join(WEATHER_CITIES),
+        "STOCK_TICKERS": ",".join(STOCK_TICKERS),
+        "HTTP_THROTTLE_WAIT": "0.3",
+    }
 
 
 @pytest.fixture(scope="session")
 def run(dag_env):
     """Run a DAG through ``airflow dags test`` against the test warehouse and the sandbox."""
 
-    def _run(dag_id: str, logical_date: str, **conf) -> None:
-        run_dag(dag_id, logical_date, dag_env, conf=conf or None)
+    def _run(dag_id: str, logical_date: str, **conf) -> str:
+        return run_dag(dag_id, logical_date, dag_env, conf=conf or None)
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def dbt(dag_env, tmp_path_factory):
+    """Run the dbt CLI against the test warehouse (as the DAGs do), with its own target folder."""
+    target = tmp_path_factory.mktemp("dbt_target")
+
+    def _dbt(*args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [str(PROJECT_ROOT / ".venv" / "bin" / "dbt"), *args, "--target-path", str(target)],
+            cwd=PROJECT_ROOT / "dbt_project",
+            env=dag_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-4000:]
+        return result
+
+    return _dbt
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +109,21 @@ class SandboxClient:
 
     def clear_overrides(self) -> None:
         self.http.delete(self.base_url + "/__sandbox/overrides", timeout=10).raise_for_status()
+
+    def set_clock(self, now: str | None) -> None:
+        self.http.post(self.base_url + "/__sandbox/clock", json={"now": now}, timeout=10).raise_for_status()
+
+    def add_fault(self, **fault) -> None:
+        self.http.post(self.base_url + "/__sandbox/faults", json=fault, timeout=10).raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.http.delete(self.base_url + "/__sandbox/faults", timeout=10).raise_for_status()
+
+    def requests(self) -> list[dict]:
+        return self.get("/__sandbox/requests")
+
+    def clear_requests(self) -> None:
+        self.http.delete(self.base_url + "/__sandbox/requests", timeout=10).raise_for_status()
 
 
 @pytest.fixture(scope="session")
