@@ -21,7 +21,8 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 # What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 
-.PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local up down ps logs
+.PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local \
+	airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +78,15 @@ docs: install ## Generate the dbt docs site into dbt_project/target
 sandbox: $(STAMP) ## Serve the sandbox API in the foreground (PORT=8000)
 	$(BIN)/python -m python_scripts.sandbox --port $(or $(PORT),8000)
 
+airflow: install db-init ## Start Airflow natively in the background (UI on AIRFLOW_PORT, default 8080)
+	$(BIN)/python -m python_scripts.airflow_services start
+
+airflow-stop: $(STAMP) ## Stop the native Airflow services (and their sandbox), leaving no process behind
+	$(BIN)/python -m python_scripts.airflow_services stop
+
+airflow-status: $(STAMP) ## List the native Airflow services that are running
+	$(BIN)/python -m python_scripts.airflow_services status
+
 clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv and databases)
 	rm -rf data .airflow dbt_project/target dbt_project/logs
 
@@ -90,6 +100,17 @@ up: ## Build and start the Docker stack, wait until healthy, print the URLs
 
 down: ## Stop the Docker stack (volumes and data are kept)
 	$(COMPOSE) down
+
+clean: ## Stop the Docker stack and delete its volumes (warehouse, metadata, MinIO data)
+	$(COMPOSE) --profile '*' down --volumes --remove-orphans
+
+psql: ## psql into the stack's warehouse (as the admin from .env)
+	$(COMPOSE) exec postgres psql -U postgres -d warehouse
+
+trigger: ## Trigger a DAG run in the stack: make trigger DAG=fakestore_ingest
+	@test -n "$(DAG)" || { echo "usage: make trigger DAG=<dag_id>"; exit 2; }
+	$(COMPOSE) exec airflow-scheduler airflow dags unpause "$(DAG)"
+	$(COMPOSE) exec airflow-scheduler airflow dags trigger "$(DAG)"
 
 ps: ## Show the Docker stack's services
 	$(COMPOSE) ps

@@ -1,0 +1,201 @@
+"""Airflow's services on this machine, without Docker: ``make airflow`` / ``make airflow-stop``.
+
+``python -m python_scripts.airflow_services start [--port 8080]`` migrates the metadata database, starts the
+sandbox API for every source without a base URL, then ``api-server``, ``scheduler``, ``dag-processor`` and
+``triggerer`` (LocalExecutor), each in its own session and process group, and waits until the API answers.
+``stop`` sends SIGTERM to each process group (SIGKILL after a grace period) and waits until no process of
+any group is left; ``status`` lists them. PIDs, logs and the URL live in ``$AIRFLOW_HOME/run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from python_scripts.local_run import SANDBOX_KEYS, SANDBOXED_SOURCES, VENV_BIN, airflow_environment, prepare_airflow
+from python_scripts.settings import PROJECT_ROOT
+
+SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+ADMIN_USER = "admin"
+
+
+def run_dir(env: dict[str, str]) -> Path:
+    return Path(env["AIRFLOW_HOME"]) / "run"
+
+
+def service_environment(env: dict[str, str], port: int) -> dict[str, str]:
+    """What the services need beyond the shared Airflow environment: where the API is, and who may log in."""
+    return {
+        **env,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(password_file(env)),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+    }
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str], folder: Path) -> int:
+    """Start ``argv`` as the leader of a new session (so of a new process group), logging to a file."""
+    with open(folder / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(
+            argv, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    (folder / f"{name}.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. A zombie does not count: the leader, if it is our own
+    child, is reaped here; other zombies wait for their parent."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pgid, os.WNOHANG)
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs: ask the kernel, counting zombies as alive
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, …
+            return True
+    return False
+
+
+def running(env: dict[str, str]) -> dict[str, int]:
+    """Process groups started here that still have a process, by service name."""
+    folder = run_dir(env)
+    groups = {}
+    for pid_file in sorted(folder.glob("*.pid")) if folder.is_dir() else []:
+        pgid = int(pid_file.read_text())
+        if _group_alive(pgid):
+            groups[pid_file.stem] = pgid
+    return groups
+
+
+def _start_sandbox(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """A background sandbox for every source without a base URL; return the variables pointing at it."""
+    missing = [name for name in SANDBOXED_SOURCES if not env.get(name)]
+    if not missing:
+        return {}
+    url_file = folder / "sandbox.url"
+    url_file.unlink(missing_ok=True)
+    argv = [str(VENV_BIN / "python"), "-m", "python_scripts.sandbox", "--port", "0", "--port-file", str(url_file)]
+    _spawn("sandbox", argv, env, folder)
+    deadline = time.monotonic() + 30
+    while not url_file.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the sandbox did not start; see {folder / 'sandbox.log'}")
+        time.sleep(0.1)
+    url = url_file.read_text().strip()
+    keys = {SANDBOX_KEYS[name]: "sandbox-key" for name in missing if name in SANDBOX_KEYS and not env.get(name)}
+    return {**dict.fromkeys(missing, url), **keys}
+
+
+def wait_healthy(base_url: str, timeout: float = 180) -> dict:
+    """Poll the API's health endpoint until the metadata database and the scheduler report healthy."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            health = requests.get(f"{base_url}/api/v2/monitor/health", timeout=5).json()
+            states = {part: (health.get(part) or {}).get("status") for part in ("metadatabase", "scheduler")}
+            if set(states.values()) == {"healthy"}:
+                return health
+            last = str(states)
+        except (requests.RequestException, ValueError) as exc:
+            last = type(exc).__name__
+        time.sleep(1)
+    raise RuntimeError(f"Airflow at {base_url} is not healthy after {timeout:.0f} s ({last})")
+
+
+def start(env: dict[str, str], port: int) -> str:
+    if running(env):
+        raise RuntimeError(f"already running: {running(env)}; run `make airflow-stop` first")
+    folder = run_dir(env)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.pid"):
+        stale.unlink()
+    prepare_airflow(env)
+    env = service_environment({**env, **_start_sandbox(env, folder)}, port)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for name in SERVICES:
+            extra = ["--port", str(port), "--host", "127.0.0.1"] if name == "api-server" else []
+            _spawn(name, [str(VENV_BIN / "airflow"), name, *extra], env, folder)
+        wait_healthy(base_url)
+    except BaseException:
+        stop(env)
+        raise
+    (folder / "url").write_text(base_url)
+    return base_url
+
+
+def stop(env: dict[str, str], grace: float = 30) -> list[str]:
+    """SIGTERM every process group started here, SIGKILL what is left after ``grace`` seconds; return the
+    names of the groups that had to be killed."""
+    groups = running(env)
+    for pgid in groups.values():
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(_group_alive(pgid) for pgid in groups.values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    killed = []
+    for name, pgid in groups.items():
+        if _group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+            killed.append(name)
+    while any(_group_alive(pgid) for pgid in groups.values()):
+        time.sleep(0.1)
+    for pid_file in run_dir(env).glob("*.pid"):
+        pid_file.unlink()
+    return killed
+
+
+def password_file(env: dict[str, str]) -> Path:
+    return Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json"
+
+
+def admin_password(env: dict[str, str]) -> str:
+    """The admin password the API server generated on its first start (kept in ``password_file``)."""
+    return json.loads(password_file(env).read_text())[ADMIN_USER]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("start", "stop", "status"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT") or 8080))
+    args = parser.parse_args(argv)
+    env = airflow_environment()
+    if args.command == "start":
+        url = start(env, args.port)
+        print(f"Airflow UI   {url}  (user {ADMIN_USER}, password {admin_password(env)}, kept in {password_file(env)})")
+        print(f"logs         {run_dir(env)}/*.log;  stop with: make airflow-stop")
+    elif args.command == "stop":
+        groups = running(env)
+        killed = stop(env)
+        print(f"stopped {', '.join(groups) or 'nothing'}" + (f" (killed: {', '.join(killed)})" if killed else ""))
+    else:
+        groups = running(env)
+        for name, pgid in groups.items():
+            print(f"{name:14} process group {pgid}")
+        if not groups:
+            print("not running")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
