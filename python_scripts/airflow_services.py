@@ -3,8 +3,11 @@
 ``python -m python_scripts.airflow_services start [--port 8080]`` migrates the metadata database, starts the
 sandbox API for every source without a base URL, then ``api-server``, ``scheduler``, ``dag-processor`` and
 ``triggerer`` (LocalExecutor), each in its own session and process group, and waits until the API answers.
-``stop`` sends SIGTERM to each process group (SIGKILL after a grace period) and waits until no process of
-any group is left; ``status`` lists them. PIDs, logs and the URL live in ``$AIRFLOW_HOME/run``.
+``start --celery`` switches to the CeleryExecutor (broker ``CELERY_BROKER_URL``, default the local Redis;
+results in the metadata database) and adds a Celery worker: the scale-out path, where more workers on more
+machines take tasks from the same queue. ``stop`` sends SIGTERM to each process group (SIGKILL after a grace
+period) and waits until no process of any group is left; ``status`` lists them. PIDs, logs and the URL live in
+``$AIRFLOW_HOME/run``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def run_dir(env: dict[str, str]) -> Path:
     return Path(env["AIRFLOW_HOME"]) / "run"
 
 
+def celery_environment(env: dict[str, str]) -> dict[str, str]:
+    """The CeleryExecutor with a Redis broker and the metadata database as result backend."""
+    metadata = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "db+postgresql://", 1)
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": env.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": metadata,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY") or "2",
+    }
+
+
 def service_environment(env: dict[str, str], port: int) -> dict[str, str]:
     """What the services need beyond the shared Airflow environment: where the API is, and who may log in."""
     return {
@@ -53,7 +67,7 @@ def _spawn(name: str, argv: list[str], env: dict[str, str], folder: Path) -> int
     return process.pid
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     """Whether a process of the group still runs. A zombie does not count: the leader, if it is our own
     child, is reaped here; other zombies wait for their parent."""
     with contextlib.suppress(ChildProcessError):
@@ -81,7 +95,7 @@ def running(env: dict[str, str]) -> dict[str, int]:
     groups = {}
     for pid_file in sorted(folder.glob("*.pid")) if folder.is_dir() else []:
         pgid = int(pid_file.read_text())
-        if _group_alive(pgid):
+        if group_alive(pgid):
             groups[pid_file.stem] = pgid
     return groups
 
@@ -122,7 +136,7 @@ def wait_healthy(base_url: str, timeout: float = 180) -> dict:
     raise RuntimeError(f"Airflow at {base_url} is not healthy after {timeout:.0f} s ({last})")
 
 
-def start(env: dict[str, str], port: int) -> str:
+def start(env: dict[str, str], port: int, celery: bool = False) -> str:
     if running(env):
         raise RuntimeError(f"already running: {running(env)}; run `make airflow-stop` first")
     folder = run_dir(env)
@@ -131,11 +145,15 @@ def start(env: dict[str, str], port: int) -> str:
         stale.unlink()
     prepare_airflow(env)
     env = service_environment({**env, **_start_sandbox(env, folder)}, port)
+    commands = {name: [name] for name in SERVICES}
+    commands["api-server"] += ["--port", str(port), "--host", "127.0.0.1"]
+    if celery:
+        env.update(celery_environment(env))
+        commands["celery-worker"] = ["celery", "worker", "--concurrency", env["AIRFLOW__CELERY__WORKER_CONCURRENCY"]]
     base_url = f"http://127.0.0.1:{port}"
     try:
-        for name in SERVICES:
-            extra = ["--port", str(port), "--host", "127.0.0.1"] if name == "api-server" else []
-            _spawn(name, [str(VENV_BIN / "airflow"), name, *extra], env, folder)
+        for name, command in commands.items():
+            _spawn(name, [str(VENV_BIN / "airflow"), *command], env, folder)
         wait_healthy(base_url)
     except BaseException:
         stop(env)
@@ -151,14 +169,14 @@ def stop(env: dict[str, str], grace: float = 30) -> list[str]:
     for pgid in groups.values():
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while any(_group_alive(pgid) for pgid in groups.values()) and time.monotonic() < deadline:
+    while any(group_alive(pgid) for pgid in groups.values()) and time.monotonic() < deadline:
         time.sleep(0.2)
     killed = []
     for name, pgid in groups.items():
-        if _group_alive(pgid):
+        if group_alive(pgid):
             os.killpg(pgid, signal.SIGKILL)
             killed.append(name)
-    while any(_group_alive(pgid) for pgid in groups.values()):
+    while any(group_alive(pgid) for pgid in groups.values()):
         time.sleep(0.1)
     for pid_file in run_dir(env).glob("*.pid"):
         pid_file.unlink()
@@ -178,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("start", "stop", "status"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT") or 8080))
+    parser.add_argument("--celery", action="store_true", help="CeleryExecutor and a Celery worker (Redis broker)")
     args = parser.parse_args(argv)
     env = airflow_environment()
     if args.command == "start":
-        url = start(env, args.port)
+        url = start(env, args.port, celery=args.celery)
         print(f"Airflow UI   {url}  (user {ADMIN_USER}, password {admin_password(env)}, kept in {password_file(env)})")
         print(f"logs         {run_dir(env)}/*.log;  stop with: make airflow-stop")
     elif args.command == "stop":

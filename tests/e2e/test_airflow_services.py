@@ -1,28 +1,30 @@
 """The native Airflow services (``make airflow``) driven through a real client: start api-server, scheduler,
 dag-processor and triggerer, trigger ``fakestore_ingest`` over the REST API v2, poll it to success, check the
-warehouse, stop the services, and check that no process of theirs is left."""
+warehouse, log in to the UI with headless Chromium and look at the run in the grid, stop the services, and check
+that no process of theirs is left."""
 
 from __future__ import annotations
 
 import os
-import socket
-import time
+import re
+import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
-import requests
+from playwright.sync_api import expect, sync_playwright
 
 from python_scripts import airflow_services
+from python_scripts.settings import PROJECT_ROOT
+from tests.e2e.airflow_rest import AirflowClient, free_port
 
 pytestmark = pytest.mark.e2e
 
 LOGICAL_DATE = "2025-01-11T00:00:00Z"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Kept after the session for a look at what the browser saw (the folder is not versioned).
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+# Upper bound of every browser wait, in milliseconds.
+UI_TIMEOUT = 30_000
 
 
 def processes_with(marker: str) -> list[int]:
@@ -53,55 +55,9 @@ def services(dag_env, wh, api):
 
 
 @pytest.fixture(scope="module")
-def client(services, dag_env) -> requests.Session:
-    password = airflow_services.admin_password(dag_env)
-    token = requests.post(
-        f"{services['base_url']}/auth/token", json={"username": "admin", "password": password}, timeout=30
-    )
-    token.raise_for_status()
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-    return session
-
-
-def wait_for_dag(client, base_url: str, dag_id: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get(f"{base_url}/api/v2/dags/{dag_id}", timeout=10).status_code == 200:
-            return
-        time.sleep(1)
-    raise AssertionError(f"{dag_id} was not serialized by the dag-processor within {timeout} s")
-
-
-@pytest.fixture(scope="module")
-def dag_run(services, client) -> dict:
-    base = services["base_url"]
-    wait_for_dag(client, base, "fakestore_ingest")
-    # The metadata database outlives test sessions: drop a run left there for the same logical date.
-    old = client.get(
-        f"{base}/api/v2/dags/fakestore_ingest/dagRuns",
-        params={"logical_date_gte": LOGICAL_DATE, "logical_date_lte": LOGICAL_DATE},
-        timeout=10,
-    ).json()
-    for stale in old["dag_runs"]:
-        client.delete(f"{base}/api/v2/dags/fakestore_ingest/dagRuns/{stale['dag_run_id']}", timeout=30)
-    client.patch(f"{base}/api/v2/dags/fakestore_ingest", json={"is_paused": False}, timeout=10).raise_for_status()
-    created = client.post(
-        f"{base}/api/v2/dags/fakestore_ingest/dagRuns",
-        json={"logical_date": LOGICAL_DATE, "conf": {"full_history": False}},
-        timeout=10,
-    )
-    created.raise_for_status()
-    run_id = created.json()["dag_run_id"]
-    deadline = time.monotonic() + 420
-    while time.monotonic() < deadline:
-        run = client.get(f"{base}/api/v2/dags/fakestore_ingest/dagRuns/{run_id}", timeout=10).json()
-        if run["state"] in {"success", "failed"}:
-            break
-        time.sleep(3)
-    tasks = client.get(f"{base}/api/v2/dags/fakestore_ingest/dagRuns/{run_id}/taskInstances", timeout=10).json()
-    run["task_states"] = {(t["task_id"], t["map_index"]): t["state"] for t in tasks["task_instances"]}
-    return run
+def dag_run(services, dag_env) -> dict:
+    client = AirflowClient(services["base_url"], airflow_services.ADMIN_USER, airflow_services.admin_password(dag_env))
+    return client.run_dag("fakestore_ingest", LOGICAL_DATE, conf={"full_history": False})
 
 
 def test_every_service_runs_in_its_own_process_group(services):
@@ -125,13 +81,56 @@ def test_bronze_and_marts_are_filled(dag_run, wh, api):
     assert wh.execute("SELECT count(*) FROM marts.mart_sales_overview").fetchone()[0] > 0
 
 
+@pytest.fixture
+def ui_page():
+    """A page of headless Chromium: Debian's package, as Playwright cannot download its own browser here."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: run `make browser` (apt-get install --no-install-recommends chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], timeout=UI_TIMEOUT)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT)
+            page.set_default_navigation_timeout(UI_TIMEOUT)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_the_ui_shows_the_run_in_the_grid(services, dag_run, dag_env, ui_page):
+    base, run_id, page = services["base_url"], dag_run["dag_run_id"], ui_page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        # Not logged in, the UI sends the browser to the simple auth manager's login form (/auth/login?next=/).
+        page.goto(base)
+        expect(page).to_have_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT)
+        page.locator("input[name=username]").fill(airflow_services.ADMIN_USER)
+        page.locator("input[name=password]").fill(airflow_services.admin_password(dag_env))
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_test_id("nav-sidebar")).to_be_visible(timeout=UI_TIMEOUT)
+        expect(page).not_to_have_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT)
+
+        # The run's page: the grid (the default view) beside the run's details.
+        page.goto(f"{base}/dags/fakestore_ingest/runs/{quote(run_id, safe='')}")
+        header = page.get_by_test_id("header-card")
+        expect(header).to_contain_text(run_id, timeout=UI_TIMEOUT)
+        expect(header.get_by_test_id("state-badge")).to_have_text("Success", timeout=UI_TIMEOUT)
+        for task_id in ("extract", "load", "publish_bronze", "transform"):
+            # The task's name in the grid's left column, and its cell in the run's column.
+            expect(page.get_by_test_id(f"task-{task_id}")).to_contain_text(task_id, timeout=UI_TIMEOUT)
+            cell = page.get_by_test_id(f"grid-{run_id}-{task_id}")
+            expect(cell.get_by_test_id("task-state-badge")).to_be_visible(timeout=UI_TIMEOUT)
+        expect(page.get_by_test_id("error-alert")).to_have_count(0, timeout=UI_TIMEOUT)
+    finally:
+        page.screenshot(path=ARTIFACTS / "airflow_grid.png", full_page=True, timeout=UI_TIMEOUT)
+
+
 def test_stop_leaves_no_process_behind(services, dag_run, dag_env):
     # Only the services (and the task processes they fork) carry this variable, set for them at start.
     marker = f"AIRFLOW__CORE__EXECUTION_API_SERVER_URL=http://127.0.0.1:{services['port']}/"
     assert processes_with(marker)
     airflow_services.stop(dag_env)
     assert airflow_services.running(dag_env) == {}
-    for pgid in services["groups"].values():
-        with pytest.raises(ProcessLookupError):
-            os.killpg(pgid, 0)
+    assert not any(airflow_services.group_alive(pgid) for pgid in services["groups"].values())
     assert processes_with(marker) == []
