@@ -10,6 +10,8 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+IAC := $(TOOLS)/iac
+CHECKOV := $(IAC)/bin/checkov
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
 
@@ -71,8 +73,6 @@ lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse) and
 	$(BIN)/yamllint -s .
 
 # checkov lives in its own venv: its dependencies clash with the project's (python-hcl2, boto3).
-IAC := $(TOOLS)/iac
-CHECKOV := $(IAC)/bin/checkov
 $(CHECKOV):
 	$(PYTHON) -m venv $(IAC)
 	$(IAC)/bin/python -m pip install -q --disable-pip-version-check "checkov==$(CHECKOV_VERSION)"
