@@ -6,41 +6,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
-from python_scripts.db_init import apply_sql_init
 from python_scripts.settings import PostgresServer, Settings, get_settings
 
-TEST_WAREHOUSE_DB = "warehouse_test"
-TEST_AIRFLOW_DB = "airflow_test"
-
-
-class TestWarehouse:
-    """The test warehouse: queries as admin, and ``reset()`` to drop and re-create it from sql/init."""
-
-    __test__ = False
-
-    def __init__(self):
-        self.settings = get_settings()
-        self._conn: psycopg.Connection | None = None
-
-    @property
-    def conn(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.settings.postgres.url(TEST_WAREHOUSE_DB), autocommit=True)
-        return self._conn
-
-    def execute(self, query, params=None):
-        return self.conn.execute(query, params)
-
-    def reset(self) -> None:
-        self.close()
-        with psycopg.connect(self.settings.postgres.url("postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{TEST_WAREHOUSE_DB}" WITH (FORCE)')
-        apply_sql_init(self.settings, TEST_WAREHOUSE_DB, TEST_AIRFLOW_DB)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+# The shared end-to-end stack (sandbox, Airflow home, dbt runner …), started lazily by the tests that use it.
+from tests.pipeline_stack import api, dag_env, dbt, e2e_env, run, sandbox_url, wh  # noqa: F401
+from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +55,6 @@ def warehouse(settings: Settings):
     """An admin connection to an emptied test warehouse (bronze dropped, audit truncated)."""
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'bronze'").fetchall():
-            conn.execute(f'DROP TABLE bronze."{table}" CASCADE')
+            conn.execute(sql.SQL("DROP TABLE bronze.{} CASCADE").format(sql.Identifier(table)))
         conn.execute("TRUNCATE audit.ingestion_runs, audit.rejected_records")
         yield conn

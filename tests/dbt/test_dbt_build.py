@@ -12,7 +12,7 @@ from python_scripts.local_run import airflow_environment
 from python_scripts.pipeline import ingest
 from python_scripts.sandbox import FakeStoreConfig, serve_in_thread
 from python_scripts.settings import PROJECT_ROOT
-from tests.conftest import TEST_WAREHOUSE_DB, TestWarehouse
+from tests.warehouse import TEST_WAREHOUSE_DB, TestWarehouse
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 INTERVAL = (datetime(2025, 1, 10, tzinfo=UTC), datetime(2025, 1, 11, tzinfo=UTC))

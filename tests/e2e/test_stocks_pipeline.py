@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.conftest import STOCK_TICKERS
+from tests.pipeline_stack import STOCK_TICKERS
 
 pytestmark = pytest.mark.e2e
 

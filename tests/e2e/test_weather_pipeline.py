@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import API_KEY, WEATHER_CITIES
+from tests.pipeline_stack import API_KEY, WEATHER_CITIES
 
 pytestmark = pytest.mark.e2e
 

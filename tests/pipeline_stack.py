@@ -1,4 +1,5 @@
-"""One Airflow metadata database, one sandbox and one lake shared by every end-to-end test."""
+"""The end-to-end stack shared by every test that runs pipelines: one Airflow metadata database, one sandbox,
+one lake. Registered as fixtures by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import requests
 
 from python_scripts.local_run import SANDBOXED_SOURCES, airflow_environment, prepare_airflow, run_dag, sandbox
 from python_scripts.settings import PROJECT_ROOT
-from tests.conftest import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
+from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
 # Seeded into the environment of every DAG run: the task logs, the lake and the warehouse must never show it.
