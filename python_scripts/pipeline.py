@@ -38,7 +38,7 @@ from python_scripts.lake import (
 )
 from python_scripts.settings import Settings, get_settings
 from python_scripts.sources import Call, Entity, get_source, partition_slug
-from python_scripts.validate import RecordValidator, Rejection
+from python_scripts.validate import DuplicateKeys, RecordValidator, Rejection
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,7 @@ def extract_to_lake(
     raw_key = object_key(RAW, source_name, entity, start, batch_id, settings.lake_compression)
     rejected_key = object_key(REJECTED, source_name, entity, start, batch_id, settings.lake_compression)
     validator = RecordValidator.for_entity(source_name, entity)
+    duplicates = DuplicateKeys(spec.key)
     call = Call(start, end, settings, partition=partition, full_history=full_history and spec.windowed)
     requests = source.requests(entity, call, api_key)
 
@@ -175,7 +176,7 @@ def extract_to_lake(
                             line = orjson.dumps(record)
                         else:
                             record, line = item, orjson.dumps(item)
-                            problem = validator.check(record, line)
+                            problem = validator.check(record, line) or duplicates.check(record, extracted)
                         raw.write(line + b"\n")
                         if problem is not None:
                             rejected += 1
@@ -191,8 +192,8 @@ def extract_to_lake(
                                 )
                                 + b"\n"
                             )
-        except Exception as exc:
-            audit.finish_run(conn, run_id, "failed", extracted=extracted, error=f"{type(exc).__name__}: {exc}")
+        except BaseException as exc:
+            audit.record_failure(conn, run_id, exc, extracted=extracted)
             raise
         manifest = Manifest(
             source=source_name,
@@ -287,15 +288,9 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
                 rejected_nos = _copy_rejects(conn, lake, manifest)
                 raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
                 _reconcile(manifest, raw_count, loaded, len(rejected_nos))
-        except Exception as exc:
-            audit.finish_run(
-                conn,
-                run_id,
-                "failed",
-                extracted=manifest.extracted,
-                rejected=manifest.rejected,
-                lake_uri=manifest.raw_uri,
-                error=f"{type(exc).__name__}: {exc}",
+        except BaseException as exc:
+            audit.record_failure(
+                conn, run_id, exc, extracted=manifest.extracted, rejected=manifest.rejected, lake_uri=manifest.raw_uri
             )
             raise
         audit.finish_run(

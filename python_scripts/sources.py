@@ -10,7 +10,9 @@ An entity declares:
 * ``partitions``: the settings list an entity is fetched per item of (weather per city, prices per
   ticker), one extraction, lake object and bronze batch per item;
 * ``reader``: how a response becomes records, or quarantined parts, or a failure;
-* ``pass_statuses``: HTTP error statuses whose body is quarantined instead of failing the extraction.
+* ``pass_statuses``: HTTP error statuses whose body is quarantined instead of failing the extraction;
+* ``key``: the fields that identify a record within one batch; a record repeating a key already seen in
+  the batch is quarantined as a duplicate.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class Entity:
     partitions: Callable[[Settings], tuple[str, ...]] | None = None
     pass_statuses: frozenset[int] = frozenset()
     windowed: bool = False  # asked only for the data interval, unless a full history is requested
+    key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,9 @@ FAKESTORE = Source(
     name="fakestore",
     base_url_setting="fakestore_base_url",
     entities={
-        "products": Entity("products", "/products"),
-        "users": Entity("users", "/users"),
-        "carts": Entity("carts", "/carts", params=_carts_window, windowed=True),
+        "products": Entity("products", "/products", key=("id",)),
+        "users": Entity("users", "/users", key=("id",)),
+        "carts": Entity("carts", "/carts", params=_carts_window, windowed=True, key=("id",)),
     },
 )
 
@@ -173,6 +176,7 @@ OPENWEATHER = Source(
             reader=openweather_observation,
             partitions=lambda settings: settings.weather_cities,
             pass_statuses=frozenset({400, 404}),
+            key=("id", "dt"),
         ),
     },
 )
@@ -232,6 +236,7 @@ ALPHAVANTAGE = Source(
             params=_prices_params,
             reader=alphavantage_daily,
             partitions=lambda settings: settings.stock_tickers,
+            key=("symbol", "date"),
         ),
     },
 )
@@ -247,7 +252,7 @@ def _orders_params(call: Call) -> dict[str, str]:
 ORDERS = Source(
     name="orders",
     base_url_setting="orders_base_url",
-    entities={"orders": Entity("orders", "/orders", params=_orders_params)},
+    entities={"orders": Entity("orders", "/orders", params=_orders_params, key=("order_id",))},
 )
 
 

@@ -52,6 +52,31 @@ class RecordValidator:
         return Rejection(error.json_path, error.message[:1000])
 
 
+class DuplicateKeys:
+    """Remembers the key of every valid record of one batch and rejects a record that repeats one.
+
+    A repeat is quarantined (not dropped) so that loaded + quarantined still equals extracted, and
+    bronze holds each key once per batch.
+    """
+
+    def __init__(self, fields: tuple[str, ...]):
+        self.fields = fields
+        self._first: dict[Any, int] = {}
+
+    def check(self, record: Any, record_no: int) -> Rejection | None:
+        if not self.fields or not isinstance(record, dict):
+            return None
+        key = tuple(record.get(name) for name in self.fields)
+        try:
+            first = self._first.setdefault(key, record_no)
+        except TypeError:  # an unhashable value (the schema should have refused it): compare its JSON text
+            first = self._first.setdefault(json.dumps(key, sort_keys=True, default=str), record_no)
+        if first == record_no:
+            return None
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(self.fields, key, strict=True))
+        return Rejection(f"$.{self.fields[0]}", f"duplicate key {shown}: first seen at record {first} of the batch")
+
+
 def schema_path(source: str, entity: str) -> Path:
     return SCHEMA_DIR / source / f"{entity}.schema.json"
 

@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS audit.ingestion_runs (
     duration_s      double precision GENERATED ALWAYS AS (extract(epoch FROM finished_at - started_at)) STORED,
     error           text
 );
+-- The server process of the attempt: a 'running' row whose process is gone was abandoned (killed worker,
+-- lost connection, server restart) and is marked failed by the next attempt at the same batch.
+ALTER TABLE audit.ingestion_runs ADD COLUMN IF NOT EXISTS backend_pid integer;
 CREATE INDEX IF NOT EXISTS ingestion_runs_batch_idx ON audit.ingestion_runs (source, entity, batch_id);
 
 -- Records that failed validation, with the reason; replaced per batch like bronze.

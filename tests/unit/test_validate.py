@@ -1,6 +1,6 @@
 import pytest
 
-from python_scripts.validate import RecordValidator, schema_path
+from python_scripts.validate import DuplicateKeys, RecordValidator, schema_path
 
 CART = {"id": 1, "userId": 2, "date": "2025-01-03T14:05:09.000Z", "products": [{"productId": 3, "quantity": 2}]}
 
@@ -50,3 +50,22 @@ def test_every_fakestore_entity_has_a_schema(entity):
 def test_unknown_entity_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match="no JSON Schema for fakestore/orders"):
         RecordValidator.for_entity("fakestore", "orders")
+
+
+def test_a_repeated_key_is_rejected_with_the_first_occurrence():
+    keys = DuplicateKeys(("symbol", "date"))
+    assert keys.check({"symbol": "IBM", "date": "2025-01-02"}, 1) is None
+    assert keys.check({"symbol": "IBM", "date": "2025-01-03"}, 2) is None
+    assert keys.check({"symbol": "MSFT", "date": "2025-01-02"}, 3) is None
+    rejection = keys.check({"symbol": "IBM", "date": "2025-01-02", "4. close": "1"}, 4)
+    assert rejection is not None
+    assert rejection.path == "$.symbol"
+    assert rejection.reason == "duplicate key symbol='IBM', date='2025-01-02': first seen at record 1 of the batch"
+
+
+def test_keys_of_unhashable_values_and_entities_without_a_key():
+    keys = DuplicateKeys(("id",))
+    assert keys.check({"id": [1, 2]}, 1) is None
+    assert keys.check({"id": [1, 2]}, 2) is not None
+    assert DuplicateKeys(()).check({"id": 1}, 1) is None
+    assert DuplicateKeys(()).check({"id": 1}, 2) is None
