@@ -144,7 +144,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 # Cosmos' PostgresUserPasswordProfileMapping refuses an empty password. Servers with trust or peer
 # authentication (the local default) ignore the password, so the connection carries this marker instead.
-TRUST_AUTH_PASSWORD = "trust-auth-ignores-this"  # noqa: S105 - not a secret
+TRUST_AUTH_PASSWORD = "trust-auth-ignores-this"  # noqa: S105 - not a secret  # pragma: allowlist secret
 
 
 def warehouse_connection_json(settings: Settings) -> str:

@@ -15,7 +15,7 @@ from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
 # Seeded into the environment of every DAG run: the task logs, the lake and the warehouse must never show it.
-API_KEY = "e2e-key-7f3a9c-must-stay-secret"
+API_KEY = "e2e-key-7f3a9c-must-stay-secret"  # pragma: allowlist secret
 WEATHER_CITIES = ("London,GB", "Tokyo,JP", "Atlantis,XX")
 STOCK_TICKERS = ("IBM", "MSFT", "NOPE")
 

@@ -27,6 +27,12 @@ GRANT USAGE ON SCHEMA marts TO bi_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA marts TO bi_reader;
 ALTER DEFAULT PRIVILEGES FOR ROLE transformer IN SCHEMA marts GRANT SELECT ON TABLES TO bi_reader;
 
+-- PostgreSQL lets PUBLIC execute every new function, and a SECURITY DEFINER one runs with its owner's
+-- rights: a function in marts would let bi_reader act as the transformer, one in bronze the transformer
+-- as the loader. Functions are executable by their owner only unless granted explicitly.
+ALTER DEFAULT PRIVILEGES FOR ROLE loader, transformer REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bronze, audit, staging, core, marts FROM PUBLIC;
+
 SET ROLE loader;
 
 -- One row per ingestion attempt of one source entity for one data interval.

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from psycopg import sql
 
 pytestmark = pytest.mark.e2e
 
@@ -31,17 +32,26 @@ CORE_AND_MARTS = (
 BRONZE = ("bronze.fakestore_products", "bronze.fakestore_users", "bronze.fakestore_carts")
 
 
+def qualified(table: str) -> sql.Identifier:
+    """``schema.name`` as a quoted identifier."""
+    return sql.Identifier(*table.split("."))
+
+
 def checksum(wh, table: str) -> tuple[int, str]:
     return wh.execute(
-        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
+        sql.SQL("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t").format(
+            qualified(table)
+        )
     ).fetchone()
 
 
 def bronze_checksum(wh, table: str) -> tuple[int, str]:
     # loaded_at and extracted_at are wall-clock by design; everything else must be identical.
     return wh.execute(
-        f"SELECT count(*), md5(string_agg(batch_id || record_no || record_hash || payload::text, '|' "
-        f"ORDER BY batch_id, record_no)) FROM {table}"
+        sql.SQL(
+            "SELECT count(*), md5(string_agg(batch_id || record_no || record_hash || payload::text, '|' "
+            "ORDER BY batch_id, record_no)) FROM {}"
+        ).format(qualified(table))
     ).fetchone()
 
 
@@ -174,14 +184,14 @@ def test_bi_reader_is_denied_outside_the_marts(pipeline, wh, table):
     with psycopg.connect(wh.settings.postgres.url(wh.conn.info.dbname), autocommit=True) as conn:
         conn.execute("SET ROLE bi_reader")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
-            conn.execute(f"SELECT 1 FROM {table} LIMIT 1")
+            conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(qualified(table)))
 
 
 @pytest.mark.parametrize("mart", ["mart_sales_overview", "mart_product_performance", "mart_customer_activity"])
 def test_bi_reader_reads_the_marts(pipeline, wh, mart):
     with psycopg.connect(wh.settings.postgres.url(wh.conn.info.dbname), autocommit=True) as conn:
         conn.execute("SET ROLE bi_reader")
-        assert conn.execute(f"SELECT count(*) FROM marts.{mart}").fetchone()[0] > 0
+        assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("marts", mart))).fetchone()[0] > 0
 
 
 def test_no_pii_columns_in_the_marts(pipeline, wh):

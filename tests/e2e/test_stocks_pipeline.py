@@ -18,11 +18,14 @@ KNOWN = [ticker for ticker in STOCK_TICKERS if ticker != "NOPE"]
 THROTTLED = {
     "Information": "Please consider spreading out your free API requests more sparingly (1 request per second)."
 }
-FACT_COLUMNS = "ticker, trade_date, open_price, high_price, low_price, close_price, volume"
+FACT_QUERY = (
+    "SELECT ticker, trade_date, open_price, high_price, low_price, close_price, volume "
+    "FROM core.fct_stock_prices_daily ORDER BY 1, 2"
+)
 
 
 def fact_rows(wh) -> list[tuple]:
-    return wh.execute(f"SELECT {FACT_COLUMNS} FROM core.fct_stock_prices_daily ORDER BY 1, 2").fetchall()
+    return wh.execute(FACT_QUERY).fetchall()
 
 
 @pytest.fixture(scope="module")

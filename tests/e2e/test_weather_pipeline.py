@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 from tests.pipeline_stack import API_KEY, WEATHER_CITIES
 
@@ -18,14 +19,15 @@ pytestmark = pytest.mark.e2e
 
 RUNS = ("2025-01-10T11:00:00+00:00", "2025-01-10T12:00:00+00:00", "2025-01-10T12:00:00+00:00")
 KNOWN = [city for city in WEATHER_CITIES if not city.startswith("Atlantis")]
-FACT_COLUMNS = (
-    "city_id, observation_date, temperature_min_c, temperature_max_c, temperature_mean_c, "
-    "humidity_mean_pct, precipitation_mm, dominant_condition, observation_count"
+FACT_QUERY = (
+    "SELECT city_id, observation_date, temperature_min_c, temperature_max_c, temperature_mean_c, "
+    "humidity_mean_pct, precipitation_mm, dominant_condition, observation_count "
+    "FROM core.fct_weather_daily ORDER BY 1, 2"
 )
 
 
 def fact_rows(wh) -> list[tuple]:
-    return wh.execute(f"SELECT {FACT_COLUMNS} FROM core.fct_weather_daily ORDER BY 1, 2").fetchall()
+    return wh.execute(FACT_QUERY).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -119,5 +121,6 @@ def test_api_key_is_in_no_log_lake_object_or_table(pipeline, wh, dag_env):
                 data = path.read_bytes()
                 assert API_KEY.encode() not in (gzip.decompress(data) if path.suffix == ".gz" else data), path
     for table in ("audit.ingestion_runs", "audit.rejected_records", "bronze.openweather_observations"):
-        hits = wh.execute(f"SELECT count(*) FROM {table} t WHERE t::text LIKE %s", (f"%{API_KEY}%",)).fetchone()[0]
+        query = sql.SQL("SELECT count(*) FROM {} t WHERE t::text LIKE %s").format(sql.Identifier(*table.split(".")))
+        hits = wh.execute(query, (f"%{API_KEY}%",)).fetchone()[0]
         assert hits == 0, table

@@ -146,7 +146,7 @@ def test_records_with_nul_characters_are_quarantined_not_fatal(settings, warehou
 
 
 def test_unreachable_database_is_a_clear_error(settings, fakestore, monkeypatch):
-    monkeypatch.setenv("POSTGRES_URL", "postgresql://postgres:s3cret-pw@127.0.0.1:1/")
+    monkeypatch.setenv("POSTGRES_URL", "postgresql://postgres:s3cret-pw@127.0.0.1:1/")  # pragma: allowlist secret
     with pytest.raises(WarehouseUnavailable, match=r"cannot connect to the warehouse postgres@127.0.0.1:1/") as info:
         extract_to_lake("fakestore", "products", START, END)
     assert "s3cret-pw" not in str(info.value)

@@ -244,14 +244,17 @@ def test_errors_answer_http_200_with_the_real_bodies(sandbox, params, expected):
 
 def test_a_configured_key_is_the_only_one_accepted(serve):
     client = serve(SandboxConfig(alphavantage=AlphaVantageConfig(api_key="s3cret"), now=NOW))
+    # pragma: allowlist nextline secret
     assert client.get(QUERY, function="TIME_SERIES_DAILY", symbol="IBM", apikey="other").json() == INVALID_KEY
+    # pragma: allowlist nextline secret
     assert "Meta Data" in client.get(QUERY, function="TIME_SERIES_DAILY", symbol="IBM", apikey="s3cret").json()
 
 
 def test_the_daily_limit_refuses_each_key_until_the_next_day(serve):
     client = serve(SandboxConfig(alphavantage=AlphaVantageConfig(requests_per_day=2), now=NOW))
     assert daily(client, symbol="IBM", apikey="").json() == INVALID_KEY  # refused keys do not count
-    assert "Meta Data" in daily(client, symbol="IBM", apikey="k1").json()
+    assert "Meta Data" in daily(client, symbol="IBM", apikey="k1").json()  # pragma: allowlist secret
+    # pragma: allowlist nextline secret
     assert daily(client, symbol="NOPE", apikey="k1").json() == INVALID_CALL  # a bad call still counts
     refused = daily(client, symbol="IBM", apikey="k1")
     assert refused.status_code == 200
@@ -259,13 +262,13 @@ def test_the_daily_limit_refuses_each_key_until_the_next_day(serve):
         "Information": "We have detected your API key as k1 and our standard API rate limit is 25 requests per "
         f"day. Please subscribe to any of the premium plans at {PREMIUM} to instantly remove all daily rate limits."
     }
-    assert "Meta Data" in daily(client, symbol="IBM", apikey="k2").json()
+    assert "Meta Data" in daily(client, symbol="IBM", apikey="k2").json()  # pragma: allowlist secret
     client.set_clock("2025-01-11T00:00:00Z")
-    assert "Meta Data" in daily(client, symbol="IBM", apikey="k1").json()
+    assert "Meta Data" in daily(client, symbol="IBM", apikey="k1").json()  # pragma: allowlist secret
     client.set_clock(None)
-    assert "Information" in daily(client, symbol="IBM", apikey="k1").json()
+    assert "Information" in daily(client, symbol="IBM", apikey="k1").json()  # pragma: allowlist secret
     client.clear("quotas")
-    assert "Meta Data" in daily(client, symbol="IBM", apikey="k1").json()
+    assert "Meta Data" in daily(client, symbol="IBM", apikey="k1").json()  # pragma: allowlist secret
 
 
 def test_requests_closer_than_the_minimum_interval_are_refused(serve):
@@ -277,7 +280,7 @@ def test_requests_closer_than_the_minimum_interval_are_refused(serve):
         "lift the free key rate limit (25 requests per day), raise the per-second burst limit, and instantly "
         "unlock all premium endpoints"
     }
-    assert "Meta Data" in daily(client, symbol="TSLA", apikey="another").json()
+    assert "Meta Data" in daily(client, symbol="TSLA", apikey="another").json()  # pragma: allowlist secret
     client.clear("quotas")
     assert "Meta Data" in daily(client, symbol="TSLA").json()
 

@@ -203,7 +203,12 @@ def test_the_cli_parses_every_source_option(clean_env):
         fakestore=FakeStoreConfig(seed=5),
         openweather=OpenWeatherConfig(seed=6, api_key="ow-key", calls_per_minute=60),
         alphavantage=AlphaVantageConfig(
-            seed=5, api_key="av-key", full_is_premium=False, requests_per_day=25, min_interval=1.5, legacy_note=True
+            seed=5,
+            api_key="av-key",  # pragma: allowlist secret
+            full_is_premium=False,
+            requests_per_day=25,
+            min_interval=1.5,
+            legacy_note=True,
         ),
         orders=OrdersConfig(seed=8, customers=4, epoch=date(2025, 1, 1), history_days=10),
         now=NOW,
