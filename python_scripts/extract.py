@@ -12,6 +12,7 @@ from urllib.parse import quote, quote_plus
 import ijson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from python_scripts.settings import Settings
@@ -166,22 +167,26 @@ def iter_records(stream: Any, url: str) -> Iterator[Any]:
     JSON raises ExtractError after the records that parsed, so callers never land a partial batch.
     """
     reader = io.BufferedReader(stream, buffer_size=1 << 16)
-    first = _first_significant_byte(reader)
-    if first is None:
-        raise ExtractError(url, "empty response body")
-    if first == b"n":
-        reader.read()
-        return
-    if first not in (b"[", b"{"):
-        raise ExtractError(url, "expected a JSON array or object", body=reader.read(300))
     count = 0
     try:
+        first = _first_significant_byte(reader)
+        if first is None:
+            raise ExtractError(url, "empty response body")
+        if first == b"n":
+            reader.read()
+            return
+        if first not in (b"[", b"{"):
+            raise ExtractError(url, "expected a JSON array or object", body=reader.read(300))
         for record in ijson.items(reader, "item" if first == b"[" else "", use_float=True):
             count += 1
             yield record
-    except (ijson.JSONError, requests.exceptions.RequestException, OSError) as exc:
+    except ijson.JSONError as exc:
         detail = " ".join(str(exc).split())
         raise ExtractError(url, f"truncated or malformed JSON after {count} records: {detail}") from exc
+    # A connection reset or read timeout in the middle of the body surfaces from urllib3 itself.
+    except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ExtractError(url, f"response body interrupted after {count} records: {detail}") from exc
 
 
 def _first_significant_byte(reader: io.BufferedReader) -> bytes | None:
