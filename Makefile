@@ -28,7 +28,7 @@ WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 	test-tools browser iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 install: $(STAMP) $(MANIFEST) ## Build .venv from uv.lock (bytecode compiled) and the dbt manifest
 
@@ -58,19 +58,34 @@ run: install db-init ## Run the whole pipeline once on the sandbox (or the APIs 
 test: install db-up test-tools $(CHECKOV) ## The whole test suite: unit, integration, dbt and Airflow end to end
 	$(BIN)/python -m pytest
 
-test-tools: ## Install what the tests drive besides Python where missing: chromium, docker-compose (apt)
+test-tools: ## Install what the tests drive besides Python where missing: chromium, docker-compose, radosgw (apt)
 	@bash tests/ensure-test-tools.sh
 
 browser: test-tools ## Alias of test-tools: headless Chromium for the Airflow UI test
 
+# A real S3 endpoint for trying the lake on S3 (the s3_gateway tests start their own): Ceph radosgw on a
+# one-node in-memory cluster under .tools/radosgw, on 127.0.0.1 only.
+S3GW_PORT ?= 7480
+S3GW_DIR := $(TOOLS)/radosgw
+.PHONY: s3-gateway-up s3-gateway-down
+
+s3-gateway-up: ## Start Ceph radosgw as an S3 endpoint on 127.0.0.1:S3GW_PORT (apt as root); prints its env
+	@bash tests/s3_gateway/radosgw.sh install
+	@bash tests/s3_gateway/radosgw.sh start $(S3GW_DIR) $(S3GW_PORT)
+	@echo "# for your shell: source $(S3GW_DIR)/env; LAKE_URL=s3://<bucket>/lake (create the bucket first)"
+
+s3-gateway-down: ## Stop the radosgw S3 endpoint, leaving no process behind, and delete its data
+	@bash tests/s3_gateway/radosgw.sh stop $(S3GW_DIR)
+
 test-fast: install db-up ## Tests without the Airflow end-to-end runs
 	$(BIN)/python -m pytest -m "not e2e"
 
-lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse) and yamllint
+lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse), yamllint and a secrets scan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(WITH_ENV) $(BIN)/sqlfluff lint dbt_project
 	$(BIN)/yamllint -s .
+	$(BIN)/detect-secrets-hook --baseline .secrets.baseline $$(git ls-files)
 
 # checkov lives in its own venv: its dependencies clash with the project's (python-hcl2, boto3).
 $(CHECKOV):
