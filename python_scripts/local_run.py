@@ -103,14 +103,24 @@ def prepare_airflow(env: dict[str, str]) -> None:
     airflow("pools", "import", str(POOLS_FILE), env=env, quiet=True)
 
 
+class AirflowCommandError(RuntimeError):
+    """An ``airflow`` CLI command failed; ``output`` holds everything it printed (when captured)."""
+
+    def __init__(self, message: str, output: str = ""):
+        super().__init__(message)
+        self.output = output
+
+
 def airflow(*args: str, env: dict[str, str], quiet: bool = False) -> subprocess.CompletedProcess:
     """Run an ``airflow`` CLI command from this virtualenv; raise with its output when it fails."""
     result = subprocess.run(
         [str(VENV_BIN / "airflow"), *args], env=env, cwd=PROJECT_ROOT, capture_output=quiet, text=True, check=False
     )
     if result.returncode != 0:
-        detail = _failure_detail((result.stdout or "") + (result.stderr or "")) if quiet else ""
-        raise RuntimeError(f"airflow {' '.join(args)} failed with exit code {result.returncode}\n{detail}")
+        output = (result.stdout or "") + (result.stderr or "")
+        detail = _failure_detail(output) if quiet else ""
+        message = f"airflow {' '.join(args)} failed with exit code {result.returncode}\n{detail}"
+        raise AirflowCommandError(message, output)
     return result
 
 

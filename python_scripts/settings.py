@@ -104,6 +104,7 @@ class Settings:
     http_backoff_max: float
     http_throttle_retries: int
     http_throttle_wait: float
+    task_retry_delay: float
 
     @property
     def warehouse_url(self) -> str:
@@ -139,6 +140,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_backoff_max=env.float("HTTP_BACKOFF_MAX", 30),
         http_throttle_retries=env.int("HTTP_THROTTLE_RETRIES", 2),
         http_throttle_wait=env.float("HTTP_THROTTLE_WAIT", 2),
+        task_retry_delay=env.float("TASK_RETRY_DELAY", 30),
     )
 
 

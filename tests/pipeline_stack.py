@@ -51,6 +51,7 @@ def dag_env(e2e_env, sandbox_url) -> dict[str, str]:
         "WEATHER_CITIES": ";".join(WEATHER_CITIES),
         "STOCK_TICKERS": ",".join(STOCK_TICKERS),
         "HTTP_THROTTLE_WAIT": "0.3",
+        "TASK_RETRY_DELAY": "1",
     }
 
 

@@ -44,5 +44,8 @@ def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
             source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
             should_detach_multiple_parents_tests=True,
         ),
+        # One instance of each dbt node at a time across runs of the DAG: concurrent runs (a backfill) never
+        # build the same relation at once, while independent nodes of one run still run in parallel.
+        operator_args={"max_active_tis_per_dag": 1},
         default_args={"retries": 1},
     )

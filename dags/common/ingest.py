@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 DEFAULT_ARGS = {
     "owner": "data-platform",
     "retries": 2,
-    "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
 }
 
@@ -89,7 +88,7 @@ def ingest_dag(
         start_date=start_date,
         catchup=False,
         max_active_runs=1,  # snapshots and incremental models must see the intervals in order
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, "retry_delay": timedelta(seconds=get_settings().task_retry_delay)},
         params=params,
         tags=[source.name, *tags],
         doc_md=doc_md,

@@ -26,7 +26,7 @@ from python_scripts.lake import RAW, REJECTED, batch_id_for, lake_from_url, obje
 from python_scripts.pipeline import bronze_table, create_bronze_tables, load_from_lake
 from python_scripts.settings import Settings
 from python_scripts.sources import SOURCES
-from tests.conftest import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
+from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
 
 HOSTILE = {
     "quote-injection": 'x"; DROP TABLE audit.ingestion_runs; --',

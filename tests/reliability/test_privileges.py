@@ -21,7 +21,7 @@ from psycopg.errors import InsufficientPrivilege
 from python_scripts.db import connect
 from python_scripts.pipeline import create_bronze_tables
 from python_scripts.settings import Settings, get_settings
-from tests.conftest import TEST_WAREHOUSE_DB
+from tests.warehouse import TEST_WAREHOUSE_DB
 
 LOADER, TRANSFORMER, BI_READER = "loader", "transformer", "bi_reader"
 DENIED = "permission denied"
