@@ -24,11 +24,11 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 # What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 
-.PHONY: help install db-up db-init run test test-fast lint format manifest dbt-build docs sandbox clean-local \
+.PHONY: help install db-up db-init run test test-fast test-reliability lint format manifest dbt-build docs sandbox clean-local \
 	test-tools browser iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 install: $(STAMP) $(MANIFEST) ## Build .venv from uv.lock (bytecode compiled) and the dbt manifest
 
@@ -55,7 +55,7 @@ db-init: $(STAMP) db-up ## Create roles, databases, schemas and audit tables (id
 run: install db-init ## Run the whole pipeline once on the sandbox (or the APIs in .env) and print a summary
 	$(BIN)/python -m python_scripts.local_run $(if $(DATE),--date $(DATE))
 
-test: install db-up test-tools $(CHECKOV) ## The whole test suite: unit, integration, dbt and Airflow end to end
+test: install db-up test-tools $(CHECKOV) ## The whole test suite: unit, integration, dbt, Airflow end to end, reliability
 	$(BIN)/python -m pytest
 
 test-tools: ## Install what the tests drive besides Python where missing: chromium, docker-compose, radosgw (apt)
@@ -79,6 +79,9 @@ s3-gateway-down: ## Stop the radosgw S3 endpoint, leaving no process behind, and
 
 test-fast: install db-up ## Tests without the Airflow end-to-end runs
 	$(BIN)/python -m pytest -m "not e2e"
+
+test-reliability: install db-up test-tools ## The fault, crash, privilege and secrets suites and the real S3 tier
+	$(BIN)/python -m pytest tests/reliability tests/s3_gateway
 
 lint: install db-init ## ruff, sqlfluff (dbt templater, needs the warehouse), yamllint and a secrets scan
 	$(BIN)/ruff check .

@@ -105,7 +105,9 @@ class S3Lake:
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
+        # A session of its own: credentials are read from the environment now, not from whatever boto3's
+        # process-wide default session resolved first.
+        self.client = client or boto3.session.Session().client("s3", endpoint_url=endpoint_url)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key

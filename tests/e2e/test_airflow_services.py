@@ -1,5 +1,5 @@
 """The native Airflow services (``make airflow``) driven through a real client: start api-server, scheduler,
-dag-processor and triggerer, trigger ``fakestore_ingest`` over the REST API v2, poll it to success, check the
+dag-processor and triggerer, trigger ``orders_batch`` over the REST API v2, poll it to success, check the
 warehouse, log in to the UI with headless Chromium and look at the run in the grid, stop the services, and check
 that no process of theirs is left."""
 
@@ -20,6 +20,7 @@ from tests.e2e.airflow_rest import AirflowClient, free_port
 
 pytestmark = pytest.mark.e2e
 
+DAG_ID = "orders_batch"
 LOGICAL_DATE = "2025-01-11T00:00:00Z"
 # Kept after the session for a look at what the browser saw (the folder is not versioned).
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
@@ -57,7 +58,7 @@ def services(dag_env, wh, api):
 @pytest.fixture(scope="module")
 def dag_run(services, dag_env) -> dict:
     client = AirflowClient(services["base_url"], airflow_services.ADMIN_USER, airflow_services.admin_password(dag_env))
-    return client.run_dag("fakestore_ingest", LOGICAL_DATE, conf={"full_history": False})
+    return client.run_dag(DAG_ID, LOGICAL_DATE)
 
 
 def test_every_service_runs_in_its_own_process_group(services):
@@ -73,12 +74,11 @@ def test_the_run_triggered_over_rest_succeeds(dag_run):
 
 
 def test_bronze_and_marts_are_filled(dag_run, wh, api):
-    window = {"startdate": "2025-01-10", "enddate": "2025-01-11"}
-    carts = wh.execute(
-        "SELECT count(*) FROM bronze.fakestore_carts WHERE batch_id = '20250110T000000Z_20250111T000000Z'"
+    orders = wh.execute(
+        "SELECT count(*) FROM bronze.orders_orders WHERE batch_id = '20250110T000000Z_20250111T000000Z'"
     ).fetchone()[0]
-    assert carts == len(api.get("/carts", **window)) > 0
-    assert wh.execute("SELECT count(*) FROM marts.mart_sales_overview").fetchone()[0] > 0
+    assert orders == len(api.get("/orders", as_of=LOGICAL_DATE, size=100)) > 0
+    assert wh.execute("SELECT sum(orders) FROM marts.mart_order_status").fetchone()[0] == orders
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_the_ui_shows_the_run_in_the_grid(services, dag_run, dag_env, ui_page):
         expect(page).not_to_have_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT)
 
         # The run's page: the grid (the default view) beside the run's details.
-        page.goto(f"{base}/dags/fakestore_ingest/runs/{quote(run_id, safe='')}")
+        page.goto(f"{base}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}")
         header = page.get_by_test_id("header-card")
         expect(header).to_contain_text(run_id, timeout=UI_TIMEOUT)
         expect(header.get_by_test_id("state-badge")).to_have_text("Success", timeout=UI_TIMEOUT)

@@ -140,6 +140,25 @@ def _wait_backend_gone(conn) -> None:
         time.sleep(0.05)
 
 
+def _retry_exactly(conn, manifest: dict, report: Report, fault: str, evidence: str) -> None:
+    """The task's retry after the lost attempt: the whole new batch, and the lost attempt audited."""
+    result = load_from_lake(manifest)
+    assert result["loaded"] == BIG
+    assert _batch(conn) == (BIG, {"v2"})
+    assert _loads(conn) == [("success", None), ("failed", ABANDONED), ("success", None)]
+    report.add(
+        fault=fault,
+        endpoint="bronze.orders_orders",
+        outcome="previous batch intact (1,000 v1 rows); retry loaded all; lost attempt audited as abandoned",
+        requests="-",
+        extracted=BIG,
+        loaded=result["loaded"],
+        quarantined=0,
+        bronze_dup_keys=0,
+        evidence=evidence,
+    )
+
+
 @pytest.fixture(scope="module")
 def crash_report():
     report = Report()
@@ -165,21 +184,8 @@ def test_sigkill_in_the_middle_of_copy_leaves_the_previous_batch(crash_env, tmp_
     assert _batch(conn) == (1_000, {"v1"}), "a killed load must leave the batch as it was"
     assert [status for status, _ in _loads(conn)] == ["success", "running"]
 
-    result = load_from_lake(manifest)  # the task's retry
-    assert result["loaded"] == BIG
-    assert _batch(conn) == (BIG, {"v2"})
-    assert _loads(conn) == [("success", None), ("failed", ABANDONED), ("success", None)]
-    crash_report.add(
-        fault="loader SIGKILLed mid-COPY",
-        endpoint="bronze.orders_orders",
-        outcome="previous batch intact (1,000 v1 rows); retry loaded all; lost attempt audited as abandoned",
-        requests="-",
-        extracted=BIG,
-        loaded=result["loaded"],
-        quarantined=0,
-        bronze_dup_keys=0,
-        evidence=f"killed after {copied:,} rows reached the server",
-    )
+    evidence = f"killed after {copied:,} rows reached the server"
+    _retry_exactly(conn, manifest, crash_report, "loader SIGKILLed mid-COPY", evidence)
     conn.close()
 
 
@@ -231,21 +237,8 @@ def test_server_restart_in_the_middle_of_a_load(crash_env, tmp_path, crash_repor
     conn = _admin()
     assert _batch(conn) == (1_000, {"v1"}), "an interrupted load must leave the batch as it was"
 
-    result = load_from_lake(manifest)
-    assert result["loaded"] == BIG
-    assert _batch(conn) == (BIG, {"v2"})
-    assert _loads(conn) == [("success", None), ("failed", ABANDONED), ("success", None)]
-    crash_report.add(
-        fault="PostgreSQL restarted (immediate mode) mid-COPY",
-        endpoint="bronze.orders_orders",
-        outcome="previous batch intact (1,000 v1 rows); retry loaded all; lost attempt audited as abandoned",
-        requests="-",
-        extracted=BIG,
-        loaded=result["loaded"],
-        quarantined=0,
-        bronze_dup_keys=0,
-        evidence=f"restarted after {copied:,} rows reached the server; loader exit code {loader.returncode}",
-    )
+    evidence = f"restarted after {copied:,} rows reached the server; loader exit code {loader.returncode}"
+    _retry_exactly(conn, manifest, crash_report, "PostgreSQL restarted (immediate mode) mid-COPY", evidence)
     conn.close()
 
 

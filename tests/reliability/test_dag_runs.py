@@ -1,5 +1,7 @@
-"""Reruns, backfills and data-quality gates of a whole DAG, through Airflow.
+"""orders_batch through Airflow: its results, reruns, backfills and data-quality gates.
 
+* One run per interval, in order, keeps one batch per run of the same hundred orders in bronze, one row per
+  order from the latest batch in staging, and a mart equal to figures computed here from the sandbox.
 * A backfill run by the scheduler with several DAG runs active at once, and the same interval rerun three
   times, end with bronze, staging, core and marts identical (checksums) to a single sequential run.
 * A bad row that reaches bronze makes a dbt test fail, and a source whose last load is too old fails its
@@ -8,7 +10,11 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from psycopg import sql
@@ -16,6 +22,7 @@ from psycopg import sql
 from python_scripts import airflow_services
 from python_scripts.local_run import AirflowCommandError
 from tests.e2e.airflow_rest import AirflowClient, free_port
+from tests.reliability.conftest import REPORT_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -100,34 +107,90 @@ def backfilled(dag_env, wh, api) -> dict:
     return {"runs": runs, "most_running": most_running, "checksums": checksums(wh)}
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The warehouse after one run per interval, in order: checksums and the figures the tests check."""
+
+    checksums: dict[str, tuple[int, str]]
+    runs: int
+    latest_as_of: str
+    bronze: tuple  # rows, batches, distinct updated_at, distinct orders
+    staging: tuple  # rows, distinct orders, distinct updated_at, distinct batches
+    staging_from_latest_batch: bool
+    mart: dict[tuple[str, str], tuple[int, Decimal]]
+
+
 @pytest.fixture(scope="module")
-def sequential(backfilled, run, wh, api) -> dict:
+def sequential(backfilled, run, wh, api) -> Reference:
     """The reference: one run per interval, in order, from an empty warehouse, through ``airflow dags test``."""
     api.set_clock(None)
     wh.reset()
     scheduled = sorted(r["data_interval_end"][:10] for r in backfilled["runs"] if r["run_type"] != "backfill")
-    for logical_date in (*DATES, *scheduled):
+    dates = sorted((*DATES, *scheduled))
+    for logical_date in dates:
         run(DAG_ID, logical_date)
-    return checksums(wh)
+    return Reference(
+        checksums=checksums(wh),
+        runs=len(dates),
+        latest_as_of=f"{dates[-1]}T00:00:00Z",
+        bronze=wh.execute(
+            "SELECT count(*), count(DISTINCT batch_id), count(DISTINCT payload->>'updated_at'),"
+            " count(DISTINCT (payload->>'order_id')::int) FROM bronze.orders_orders"
+        ).fetchone(),
+        staging=wh.execute(
+            "SELECT count(*), count(DISTINCT order_id), count(DISTINCT updated_at), count(DISTINCT batch_id)"
+            " FROM staging.stg_orders__orders_latest"
+        ).fetchone(),
+        staging_from_latest_batch=wh.execute(
+            "SELECT bool_and(batch_id = (SELECT max(batch_id) FROM bronze.orders_orders))"
+            " FROM staging.stg_orders__orders_latest"
+        ).fetchone()[0],
+        mart={
+            (status, currency): (orders, amount)
+            for status, currency, orders, amount in wh.execute(
+                "SELECT status, currency, orders, total_amount FROM marts.mart_order_status"
+            )
+        },
+    )
 
 
-def test_reference_run_filled_every_layer(sequential):
-    assert all(count > 0 for count, _ in sequential.values()), sequential
-    orders = sequential["staging.stg_orders__orders_latest"][0]
-    assert sequential["bronze.orders_orders"][0] in {3 * orders, 4 * orders}  # 3 intervals, and the latest one
+def test_each_run_appends_a_batch_of_the_same_orders(sequential):
+    assert sequential.bronze == (100 * sequential.runs, sequential.runs, sequential.runs, 100)
+
+
+def test_staging_keeps_one_row_per_order_from_the_latest_batch(sequential):
+    assert sequential.staging == (100, 100, 1, 1)
+    assert sequential.staging_from_latest_batch
+
+
+def test_mart_matches_the_latest_batch_served(sequential, api):
+    expected: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
+    for order in api.get("/orders", as_of=sequential.latest_as_of, size=100):
+        group = expected[(order["status"], order["currency"])]
+        group[0] += 1
+        group[1] += Decimal(str(order["amount"]))
+    assert sequential.mart == {key: tuple(value) for key, value in expected.items()}
 
 
 def test_backfill_with_concurrent_runs_matches_the_sequential_run(backfilled, sequential):
-    states = [(r["run_type"], r["state"]) for r in backfilled["runs"]]
+    runs = backfilled["runs"]
+    states = [(r["run_type"], r["state"]) for r in runs]
     assert all(state == "success" for _, state in states), states
     assert backfilled["most_running"] >= 2, "the backfill never had more than one run active at once"
-    assert backfilled["checksums"] == sequential
+    assert backfilled["checksums"] == sequential.checksums
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "runs": [{k: r[k] for k in ("run_type", "state", "data_interval_start", "data_interval_end")} for r in runs],
+        "most_runs_at_once": backfilled["most_running"],
+        "checksums": {name: [count, digest] for name, (count, digest) in sequential.checksums.items()},
+    }
+    (REPORT_DIR / "backfill.json").write_text(json.dumps(summary, indent=2))
 
 
 def test_rerunning_an_interval_three_times_changes_nothing(sequential, run, wh):
     for attempt in range(3):
         run(DAG_ID, DATES[1])
-        assert checksums(wh) == sequential, f"rerun {attempt + 1} changed the warehouse"
+        assert checksums(wh) == sequential.checksums, f"rerun {attempt + 1} changed the warehouse"
 
 
 def _failed_tasks(log: str) -> str:
@@ -159,7 +222,7 @@ def test_a_bad_row_fails_the_dbt_tests_and_the_run(run, wh, sequential, api):
         assert "accepted_values_stg_orders__orders_latest_status" in log, _failed_tasks(log)
         after = checksums(wh)
         for relation in ("core.fct_orders", "marts.mart_order_status"):
-            assert after[relation] == sequential[relation], f"{relation} must keep its last good state"
+            assert after[relation] == sequential.checksums[relation], f"{relation} must keep its last good state"
     finally:
         wh.execute("DELETE FROM bronze.orders_orders WHERE batch_id = 'manual_fix'")
 
@@ -173,6 +236,6 @@ def test_a_stale_source_fails_its_freshness_check_and_the_run(run, wh, sequentia
         assert "freshness" in log.lower(), _failed_tasks(log)
         after = checksums(wh)
         for relation in ("core.fct_orders", "marts.mart_order_status"):
-            assert after[relation] == sequential[relation], f"{relation} must keep its last good state"
+            assert after[relation] == sequential.checksums[relation], f"{relation} must keep its last good state"
     finally:
         api.clear_faults()
