@@ -1,4 +1,4 @@
-"""The dbt transformation as a Cosmos task group: one Airflow task per model, snapshot and test set.
+"""The dbt transformation as a Cosmos task group: one Airflow task per model or snapshot and its tests.
 
 Rendered from the dbt manifest (``make manifest``) so DAG parsing never runs dbt; models run in the
 worker through dbt's Python runner; the profile comes from the Airflow connection ``warehouse``.
@@ -27,7 +27,8 @@ PROFILE_CONFIG = ProfileConfig(
 
 
 def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
-    """A task group running the selected dbt nodes, each model followed by its tests."""
+    """A task group running the selected dbt nodes: one ``dbt build`` task per model or snapshot (the node, then
+    its tests, so a failing test stops everything downstream), and one per source freshness check."""
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
@@ -40,7 +41,7 @@ def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=select,
-            test_behavior=TestBehavior.AFTER_EACH,
+            test_behavior=TestBehavior.BUILD,
             source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
             should_detach_multiple_parents_tests=True,
         ),
