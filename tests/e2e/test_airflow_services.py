@@ -70,7 +70,8 @@ def test_the_run_triggered_over_rest_succeeds(dag_run):
     failed = {key: state for key, state in dag_run["task_states"].items() if state != "success"}
     assert dag_run["state"] == "success", failed
     assert dag_run["data_interval_start"].startswith("2025-01-10")
-    assert len(dag_run["task_states"]) > 10
+    task_ids = {task_id for task_id, _ in dag_run["task_states"]}
+    assert {"extract", "load", "publish_bronze", "transform.fct_orders_model_build"} <= task_ids
 
 
 def test_bronze_and_marts_are_filled(dag_run, wh, api):
