@@ -24,7 +24,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 # What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
 WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
 
-.PHONY: help install db-up db-init run test test-fast test-reliability lint format manifest dbt-build docs sandbox clean-local \
+.PHONY: help install db-up db-init run test test-fast test-reliability lint format manifest dbt-build docs docs-generate sandbox clean-local \
 	test-tools browser iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
@@ -107,8 +107,21 @@ format: install ## Apply ruff and sqlfluff fixes
 dbt-build: install db-init ## dbt build (models, snapshots, tests) against the warehouse
 	$(WITH_ENV) cd dbt_project && ../$(BIN)/dbt build
 
-docs: install ## Generate the dbt docs site into dbt_project/target
-	$(WITH_ENV) cd dbt_project && ../$(BIN)/dbt docs generate
+# dbt docs (models, tests, sources and the lineage graph, with the warehouse's catalog) go to DBT_DOCS_DIR,
+# default dbt_project/target/docs: the folder the Airflow UI serves under Browse > dbt docs (Cosmos' plugin).
+DOCS_PORT ?= 8081
+
+docs-generate: install db-init ## Regenerate the dbt docs (catalog from the warehouse) into DBT_DOCS_DIR
+	$(WITH_ENV) docs_dir="$$(realpath -m "$$DBT_DOCS_DIR")" && cd dbt_project && \
+		../$(BIN)/dbt docs generate --target-path "$$docs_dir"
+
+docs: docs-generate ## Regenerate the dbt docs and serve them on 127.0.0.1:DOCS_PORT (Ctrl-C stops)
+	@echo "dbt docs  http://127.0.0.1:$(DOCS_PORT)  (and in the Airflow UI: Browse > dbt docs); Ctrl-C stops"
+	$(WITH_ENV) $(BIN)/python -m http.server --bind 127.0.0.1 --directory "$$DBT_DOCS_DIR" $(DOCS_PORT)
+
+.PHONY: report
+report: install db-init ## The KPI dashboard of the marts, read as bi_reader, into one HTML file (OUT=reports/kpi.html)
+	$(BIN)/python -m python_scripts.report --out $(or $(OUT),reports/kpi.html)
 
 sandbox: $(STAMP) ## Serve the sandbox API in the foreground (PORT=8000)
 	$(BIN)/python -m python_scripts.sandbox --port $(or $(PORT),8000)
@@ -122,6 +135,15 @@ airflow-stop: $(STAMP) ## Stop the native Airflow services (and their sandbox), 
 airflow-status: $(STAMP) ## List the native Airflow services that are running
 	$(BIN)/python -m python_scripts.airflow_services status
 
+# Pipeline-health metrics natively: Debian's prometheus and prometheus-postgres-exporter (make test-tools).
+.PHONY: metrics metrics-stop up-monitoring
+
+metrics: $(STAMP) db-up ## Start Prometheus and the PostgreSQL exporter on 127.0.0.1 (PROMETHEUS_PORT, PG_EXPORTER_PORT)
+	$(BIN)/python -m python_scripts.monitoring start
+
+metrics-stop: $(STAMP) ## Stop the native Prometheus and exporter, leaving no process behind
+	$(BIN)/python -m python_scripts.monitoring stop
+
 clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv and databases)
 	rm -rf data .airflow dbt_project/target dbt_project/logs
 
@@ -132,6 +154,11 @@ up: ## Build and start the Docker stack, wait until healthy, print the URLs
 	$(COMPOSE) up -d --build --wait
 	@echo "Airflow UI    http://localhost:$${AIRFLOW_HOST_PORT:-8080}  (user $${AIRFLOW_ADMIN_USER:-admin}, password: AIRFLOW_ADMIN_PASSWORD in .env)"
 	@echo "MinIO console http://localhost:$${MINIO_CONSOLE_HOST_PORT:-9001}  (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD in .env)"
+
+up-monitoring: ## The Docker stack plus Prometheus, Grafana and the exporters (set AIRFLOW_STATSD_ON=true in .env)
+	$(COMPOSE) --profile monitoring up -d --build --wait
+	@echo "Grafana       http://localhost:$${GRAFANA_HOST_PORT:-3000}  (admin, password: GRAFANA_ADMIN_PASSWORD in .env)"
+	@echo "Prometheus    http://localhost:$${PROMETHEUS_HOST_PORT:-9090}"
 
 down: ## Stop the Docker stack (volumes and data are kept)
 	$(COMPOSE) down

@@ -13,19 +13,16 @@ period) and waits until no process of any group is left; ``status`` lists them. 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
 
+from python_scripts import process_groups
 from python_scripts.local_run import SANDBOX_KEYS, SANDBOXED_SOURCES, VENV_BIN, airflow_environment, prepare_airflow
-from python_scripts.settings import PROJECT_ROOT
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"
@@ -57,47 +54,9 @@ def service_environment(env: dict[str, str], port: int) -> dict[str, str]:
     }
 
 
-def _spawn(name: str, argv: list[str], env: dict[str, str], folder: Path) -> int:
-    """Start ``argv`` as the leader of a new session (so of a new process group), logging to a file."""
-    with open(folder / f"{name}.log", "ab") as log:
-        process = subprocess.Popen(
-            argv, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    (folder / f"{name}.pid").write_text(str(process.pid))
-    return process.pid
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process of the group still runs. A zombie does not count: the leader, if it is our own
-    child, is reaped here; other zombies wait for their parent."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pgid, os.WNOHANG)
-    proc = Path("/proc")
-    if not proc.is_dir():  # no procfs: ask the kernel, counting zombies as alive
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for stat in proc.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, …
-            return True
-    return False
-
-
 def running(env: dict[str, str]) -> dict[str, int]:
-    """Process groups started here that still have a process, by service name."""
-    folder = run_dir(env)
-    groups = {}
-    for pid_file in sorted(folder.glob("*.pid")) if folder.is_dir() else []:
-        pgid = int(pid_file.read_text())
-        if group_alive(pgid):
-            groups[pid_file.stem] = pgid
-    return groups
+    """The Airflow services (and their sandbox) that still run, by name."""
+    return process_groups.running(run_dir(env))
 
 
 def _start_sandbox(env: dict[str, str], folder: Path) -> dict[str, str]:
@@ -108,7 +67,7 @@ def _start_sandbox(env: dict[str, str], folder: Path) -> dict[str, str]:
     url_file = folder / "sandbox.url"
     url_file.unlink(missing_ok=True)
     argv = [str(VENV_BIN / "python"), "-m", "python_scripts.sandbox", "--port", "0", "--port-file", str(url_file)]
-    _spawn("sandbox", argv, env, folder)
+    process_groups.spawn("sandbox", argv, env, folder)
     deadline = time.monotonic() + 30
     while not url_file.exists():
         if time.monotonic() > deadline:
@@ -153,7 +112,7 @@ def start(env: dict[str, str], port: int, celery: bool = False) -> str:
     base_url = f"http://127.0.0.1:{port}"
     try:
         for name, command in commands.items():
-            _spawn(name, [str(VENV_BIN / "airflow"), *command], env, folder)
+            process_groups.spawn(name, [str(VENV_BIN / "airflow"), *command], env, folder)
         wait_healthy(base_url)
     except BaseException:
         stop(env)
@@ -163,24 +122,8 @@ def start(env: dict[str, str], port: int, celery: bool = False) -> str:
 
 
 def stop(env: dict[str, str], grace: float = 30) -> list[str]:
-    """SIGTERM every process group started here, SIGKILL what is left after ``grace`` seconds; return the
-    names of the groups that had to be killed."""
-    groups = running(env)
-    for pgid in groups.values():
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while any(group_alive(pgid) for pgid in groups.values()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    killed = []
-    for name, pgid in groups.items():
-        if group_alive(pgid):
-            os.killpg(pgid, signal.SIGKILL)
-            killed.append(name)
-    while any(group_alive(pgid) for pgid in groups.values()):
-        time.sleep(0.1)
-    for pid_file in run_dir(env).glob("*.pid"):
-        pid_file.unlink()
-    return killed
+    """Stop the services (see python_scripts.process_groups.stop); return the names that had to be killed."""
+    return process_groups.stop(run_dir(env), grace)
 
 
 def password_file(env: dict[str, str]) -> Path:
@@ -203,16 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         url = start(env, args.port, celery=args.celery)
         print(f"Airflow UI   {url}  (user {ADMIN_USER}, password {admin_password(env)}, kept in {password_file(env)})")
         print(f"logs         {run_dir(env)}/*.log;  stop with: make airflow-stop")
-    elif args.command == "stop":
-        groups = running(env)
-        killed = stop(env)
-        print(f"stopped {', '.join(groups) or 'nothing'}" + (f" (killed: {', '.join(killed)})" if killed else ""))
     else:
-        groups = running(env)
-        for name, pgid in groups.items():
-            print(f"{name:14} process group {pgid}")
-        if not groups:
-            print("not running")
+        process_groups.report(args.command, run_dir(env))
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
 
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_DAGS = ("fakestore_ingest", "weather_ingest", "stocks_ingest", "orders_batch")
+DEFAULT_DAGS = ("fakestore_ingest", "weather_ingest", "stocks_ingest", "orders_batch", "platform_health")
 # Base URL variable → source; each one left unset is served by the sandbox.
 SANDBOXED_SOURCES = {
     "FAKESTORE_BASE_URL": "fakestore",

@@ -105,6 +105,10 @@ class Settings:
     http_throttle_retries: int
     http_throttle_wait: float
     task_retry_delay: float
+    alert_slack_webhook_url: str | None = field(repr=False)
+    alert_email_to: tuple[str, ...]
+    alert_email_from: str | None
+    dbt_docs_dir: str
 
     @property
     def warehouse_url(self) -> str:
@@ -141,6 +145,10 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_throttle_retries=env.int("HTTP_THROTTLE_RETRIES", 2),
         http_throttle_wait=env.float("HTTP_THROTTLE_WAIT", 2),
         task_retry_delay=env.float("TASK_RETRY_DELAY", 30),
+        alert_slack_webhook_url=env.str("ALERT_SLACK_WEBHOOK_URL"),
+        alert_email_to=env.list("ALERT_EMAIL_TO", "", separator=","),
+        alert_email_from=env.str("ALERT_EMAIL_FROM"),
+        dbt_docs_dir=str(PROJECT_ROOT / env.str("DBT_DOCS_DIR", "dbt_project/target/docs")),  # relative: to the project
     )
 
 
@@ -164,6 +172,26 @@ def warehouse_connection_json(settings: Settings) -> str:
     )
 
 
+# The Airflow connection that failure alerts post through: its password is the whole incoming-webhook URL.
+ALERT_SLACK_CONN_ID = "alert_slack_webhook"
+# The dbt project's slug in Cosmos' docs plugin, so the docs live at /cosmos/<slug>/dbt_docs_index.html.
+DBT_DOCS_SLUG = "elt_platform"
+DBT_DOCS_PATH = f"/cosmos/{DBT_DOCS_SLUG}/dbt_docs_index.html"
+
+
+def dbt_docs_projects_json(docs_dir: str) -> str:
+    """Cosmos' ``[cosmos] dbt_docs_projects``: the folder holding dbt's index.html, manifest and catalog."""
+    return json.dumps({DBT_DOCS_SLUG: {"dir": docs_dir, "name": "dbt docs"}})
+
+
+def alert_connections(settings: Settings) -> dict[str, str]:
+    """The Airflow connection the Slack-compatible alerts use, as an ``AIRFLOW_CONN_*`` variable (if configured)."""
+    if not settings.alert_slack_webhook_url:
+        return {}
+    conn = {"conn_type": "slackwebhook", "password": settings.alert_slack_webhook_url}
+    return {f"AIRFLOW_CONN_{ALERT_SLACK_CONN_ID.upper()}": json.dumps(conn)}
+
+
 def derived_environment(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Variables that Airflow, Cosmos and dbt read, derived from the settings.
 
@@ -184,6 +212,7 @@ def derived_environment(settings: Settings, environ: Mapping[str, str] | None = 
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos"),
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": dbt_docs_projects_json(settings.dbt_docs_dir),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg.url(settings.airflow_db, scheme="postgresql+psycopg2"),
         "AIRFLOW_CONN_WAREHOUSE": warehouse_connection_json(settings),
         "DBT_HOST": pg.host,
@@ -194,6 +223,8 @@ def derived_environment(settings: Settings, environ: Mapping[str, str] | None = 
         "DBT_ROLE": settings.transformer_role,
         "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DBT_DOCS_DIR": settings.dbt_docs_dir,
+        **alert_connections(settings),
     }
     return {name: value for name, value in derived.items() if name not in environ}
 

@@ -108,6 +108,22 @@ HIGHLIGHTS: dict[str, tuple[str, str]] = {
         """,
     ),
     "mart_order_status": ("orders by status", "SELECT * FROM marts.mart_order_status ORDER BY 1, 2"),
+    "mart_pipeline_runs": (
+        "ingestion attempts by source, stage and status",
+        """
+        SELECT source, stage, status, count(*) AS attempts, sum(loaded_count) AS loaded,
+               sum(rejected_count) AS rejected, round(avg(duration_s)::numeric, 3) AS mean_seconds
+        FROM marts.mart_pipeline_runs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        """,
+    ),
+    "mart_source_freshness": (
+        "freshness per source entity",
+        """
+        SELECT source, entity, last_success_at, round(seconds_since_last_success) AS seconds_since,
+               rows_loaded_total, rows_rejected_total, failed_attempts_24h
+        FROM marts.mart_source_freshness ORDER BY 1, 2
+        """,
+    ),
 }
 
 

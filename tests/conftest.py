@@ -11,7 +11,7 @@ from psycopg import sql
 from python_scripts.settings import PostgresServer, Settings, get_settings
 
 # The shared end-to-end stack (sandbox, Airflow home, dbt runner …), started lazily by the tests that use it.
-from tests.pipeline_stack import api, dag_env, dbt, e2e_env, run, sandbox_url, wh  # noqa: F401
+from tests.pipeline_stack import api, built_warehouse, dag_env, dbt, e2e_env, run, sandbox_url, wh  # noqa: F401
 from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 
@@ -58,3 +58,13 @@ def warehouse(settings: Settings):
             conn.execute(sql.SQL("DROP TABLE bronze.{} CASCADE").format(sql.Identifier(table)))
         conn.execute("TRUNCATE audit.ingestion_runs, audit.rejected_records")
         yield conn
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run every test that reads ``built_warehouse`` together, where the first one is collected (tests/dbt),
+    before the e2e modules re-create the warehouse for their own runs."""
+    readers = [item for item in items if "built_warehouse" in getattr(item, "fixturenames", ())]
+    if readers:
+        first, reader_ids = items.index(readers[0]), set(map(id, readers))
+        rest = [item for item in items if id(item) not in reader_ids]
+        items[:] = rest[:first] + readers + rest[first:]

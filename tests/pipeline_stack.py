@@ -3,14 +3,19 @@ one lake. Registered as fixtures by tests/conftest.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
 
 from python_scripts.local_run import SANDBOXED_SOURCES, airflow_environment, prepare_airflow, run_dag, sandbox
-from python_scripts.settings import PROJECT_ROOT
+from python_scripts.pipeline import ingest
+from python_scripts.settings import PROJECT_ROOT, get_settings
+from python_scripts.sources import SOURCES
 from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
@@ -18,6 +23,8 @@ SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "
 API_KEY = "e2e-key-7f3a9c-must-stay-secret"  # pragma: allowlist secret
 WEATHER_CITIES = ("London,GB", "Tokyo,JP", "Atlantis,XX")
 STOCK_TICKERS = ("IBM", "MSFT", "NOPE")
+# The interval that `built_warehouse` loads, with the sandbox's clock at its end.
+BUILT_INTERVAL = (datetime(2025, 1, 14, tzinfo=UTC), datetime(2025, 1, 15, tzinfo=UTC))
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +138,26 @@ class SandboxClient:
 @pytest.fixture(scope="session")
 def api(sandbox_url) -> SandboxClient:
     return SandboxClient(sandbox_url)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(dag_env, wh, api, dbt, tmp_path_factory) -> dict:
+    """The test warehouse re-created and filled by the pipeline without Airflow: every part of every source
+    extracted and loaded for ``BUILT_INTERVAL`` (the whole cart history), then one ``dbt build``. Returns
+    dbt's run results. The e2e modules reset the warehouse, so tests/conftest.py runs the tests using this
+    right after tests/dbt, which builds it first."""
+    wh.reset()
+    settings = get_settings({**dag_env, "LAKE_URL": str(tmp_path_factory.mktemp("built_lake"))})
+    start, end = BUILT_INTERVAL
+    api.clear_faults()
+    api.set_clock(end.isoformat())
+    try:
+        for source in SOURCES.values():
+            for part in source.parts(settings):
+                ingest(source.name, part["entity"], start, end, partition=part.get("partition"), full_history=True,
+                       settings=settings)  # fmt: skip
+    finally:
+        api.set_clock(None)
+    result = dbt("build")
+    target = Path(result.args[result.args.index("--target-path") + 1])
+    return json.loads((target / "run_results.json").read_text())

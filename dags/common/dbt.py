@@ -11,7 +11,10 @@ from pathlib import Path
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, SourceRenderingBehavior, TestBehavior
+from cosmos.operators.local import DbtDocsLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from python_scripts.settings import get_settings
 
 DBT_PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR") or Path(__file__).resolve().parents[2] / "dbt_project")
 WAREHOUSE_CONN_ID = "warehouse"
@@ -24,6 +27,18 @@ PROFILE_CONFIG = ProfileConfig(
         profile_args={"schema": "staging", "role": os.environ.get("DBT_ROLE", "transformer")},
     ),
 )
+
+
+def dbt_docs_task(task_id: str = "dbt_docs") -> DbtDocsLocalOperator:
+    """``dbt docs generate`` (with the warehouse's catalog) into ``DBT_DOCS_DIR``, served by Cosmos' plugin."""
+    return DbtDocsLocalOperator(
+        task_id=task_id,
+        project_dir=DBT_PROJECT_DIR,
+        profile_config=PROFILE_CONFIG,
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        install_deps=False,
+        dbt_cmd_flags=["--target-path", get_settings().dbt_docs_dir],
+    )
 
 
 def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:

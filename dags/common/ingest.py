@@ -12,11 +12,13 @@ import logging
 import os
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
+from common.alerts import failure_notifiers
 from common.dbt import dbt_task_group
-from python_scripts.settings import get_settings
+from python_scripts.settings import DBT_DOCS_PATH, DBT_DOCS_SLUG, get_settings
 from python_scripts.sources import Source, get_source
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,33 @@ def source_api_key(source: Source) -> str | None:
     return key
 
 
+def default_args() -> dict[str, Any]:
+    """Every DAG's task defaults: retries with backoff, and the failure alerts when a channel is configured.
+
+    The alerts are task-level, so each names the task that failed; the Cosmos group's own default_args
+    ({"retries": 1}) are merged over these, so dbt and freshness tasks alert too.
+    """
+    notifiers = failure_notifiers()
+    return {
+        **DEFAULT_ARGS,
+        "retry_delay": timedelta(seconds=get_settings().task_retry_delay),
+        **({"on_failure_callback": notifiers} if notifiers else {}),
+    }
+
+
+def dbt_docs_links(source: Source) -> str:
+    """A doc_md paragraph linking each of the source's tables to its page (and lineage) in the dbt docs that
+    Cosmos' plugin serves from the API server."""
+    from airflow.sdk.configuration import conf
+
+    base = urlsplit(conf.get("api", "base_url", fallback="")).path.rstrip("/") + DBT_DOCS_PATH
+    links = ", ".join(
+        f"[{source.name}.{entity}]({base}#!/source/source.{DBT_DOCS_SLUG}.{source.name}.{entity})"
+        for entity in source.entities
+    )
+    return f"\n\n**dbt docs and lineage** of the sources: {links}.\n"
+
+
 def _part_label(part: dict[str, str]) -> str:
     return part.get("partition") or part["entity"]
 
@@ -88,10 +117,10 @@ def ingest_dag(
         start_date=start_date,
         catchup=False,
         max_active_runs=1,  # snapshots and incremental models must see the intervals in order
-        default_args={**DEFAULT_ARGS, "retry_delay": timedelta(seconds=get_settings().task_retry_delay)},
+        default_args=default_args(),
         params=params,
         tags=[source.name, *tags],
-        doc_md=doc_md,
+        doc_md=doc_md + dbt_docs_links(source),
     )
     def ingest():
         @task(map_index_template="{{ part_label }}", pool=extract_pool or "default_pool")

@@ -35,6 +35,7 @@ PARSE = textwrap.dedent(
                 "doc": bool(dag.doc_md),
                 "tasks": len(dag.tasks),
                 "outlets": sorted(o.name for t in dag.tasks for o in t.outlets),
+                "notified_tasks": sorted(t.task_id for t in dag.tasks if t.on_failure_callback),
             }
             for dag_id, dag in bag.dags.items()
         },
@@ -53,6 +54,9 @@ def parsed(tmp_path_factory):
             "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow_home")),
             "POSTGRES_URL": "postgresql://nobody@127.0.0.1:1/",
             "FAKESTORE_BASE_URL": "http://127.0.0.1:1",
+            # No alert channel configured (empty counts as unset).
+            "ALERT_SLACK_WEBHOOK_URL": "",
+            "ALERT_EMAIL_TO": "",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///" + str(tmp_path_factory.mktemp("meta") / "a.db"),
         }
     )
@@ -87,6 +91,10 @@ def test_owner_retries_tags_and_docs(parsed):
         assert dag["min_retries"] >= 1, dag_id
         assert dag["tags"], dag_id
         assert dag["doc"], dag_id
+
+
+def test_without_an_alert_channel_no_task_has_a_failure_notifier(parsed):
+    assert {dag_id: dag["notified_tasks"] for dag_id, dag in parsed["dags"].items() if dag["notified_tasks"]} == {}
 
 
 def test_pipeline_code_is_imported_inside_tasks_not_at_parse_time(parsed):

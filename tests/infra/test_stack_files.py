@@ -20,6 +20,13 @@ COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 ENV_EXAMPLES = (PROJECT_ROOT / ".env.example", PROJECT_ROOT / "airflow" / "compose.env.example")
 AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker")  # fmt: skip
+# The services each optional profile adds to the stack.
+PROFILES = {
+    "celery": {"redis", "airflow-worker", "flower"},
+    "monitoring": {"statsd-exporter", "postgres-exporter", "prometheus", "grafana"},
+    "bi": {"metabase-db-init", "metabase", "metabase-init"},
+}
+ONE_SHOTS = {"airflow-init", "minio-init", "metabase-db-init", "metabase-init"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET_KEY|API_KEY|TOKEN|ACCESS_KEY")
 VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")  # $${…} is for the shell, not compose
 
@@ -50,13 +57,18 @@ def test_every_airflow_service_shares_the_common_block(compose):
 
 def test_every_long_running_service_has_a_healthcheck_and_one_shots_gate_their_dependants(compose):
     one_shots = {name for name, s in services(compose).items() if s.get("restart") == "no"}
-    assert one_shots == {"airflow-init", "minio-init"}
+    assert one_shots == ONE_SHOTS
     for name, service in services(compose).items():
         if name not in one_shots:
             assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         for dependency, condition in (service.get("depends_on") or {}).items():
             wanted = "service_completed_successfully" if dependency in one_shots else "service_healthy"
             assert condition["condition"] == wanted, (name, dependency)
+
+
+def test_optional_services_belong_to_their_profile(compose):
+    in_profiles = {name: s["profiles"] for name, s in services(compose).items() if s.get("profiles")}
+    assert in_profiles == {name: [profile] for profile, names in PROFILES.items() for name in names}
 
 
 def _environment_items(compose: dict):
@@ -98,21 +110,23 @@ def test_lake_points_at_minio_through_the_aws_settings(compose):
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed (make test-tools)")
-@pytest.mark.parametrize("profile", [None, "celery"])
-def test_docker_compose_renders_the_file(tmp_path, profile):
+@pytest.mark.parametrize("profiles", [(), ("celery",), ("monitoring",), ("bi",), ("monitoring", "bi")], ids=str)
+def test_docker_compose_renders_the_file(tmp_path, profiles):
     env_file = tmp_path / ".env"
     env_file.write_text(
         re.sub(r"^([A-Za-z_0-9]+)=$", r"\1=placeholder", ENV_EXAMPLES[1].read_text(), flags=re.MULTILINE)
     )
     command = ["docker-compose", "--project-directory", str(PROJECT_ROOT), "--env-file", str(env_file),
                "-f", str(COMPOSE_FILE)]  # fmt: skip
-    if profile:
+    for profile in profiles:
         command += ["--profile", profile]
     result = subprocess.run([*command, "config"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    rendered = yaml.safe_load(result.stdout)
-    expected = {"redis", "airflow-worker", "flower"} if profile else set()
-    assert expected <= set(rendered["services"])
+    rendered = yaml.safe_load(result.stdout)["services"]
+    expected = set().union(*(PROFILES[profile] for profile in profiles))
+    assert expected <= set(rendered)
+    for name in expected - ONE_SHOTS:
+        assert rendered[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
 
 
 def test_hadolint_passes_on_the_dockerfile():

@@ -5,23 +5,28 @@
 * A backfill run by the scheduler with several DAG runs active at once, and the same interval rerun three
   times, end with bronze, staging, core and marts identical (checksums) to a single sequential run.
 * A bad row that reaches bronze makes a dbt test fail, and a source whose last load is too old fails its
-  freshness check: either way the DAG run fails and the marts keep their previous content.
+  freshness check: either way the DAG run fails, the marts keep their previous content, and a local
+  Slack-compatible webhook receives one alert per failed task, with no secret in it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+import psycopg
 import pytest
 from psycopg import sql
 
 from python_scripts import airflow_services
-from python_scripts.local_run import AirflowCommandError
+from python_scripts.local_run import AirflowCommandError, airflow_environment, run_dag
+from python_scripts.settings import TRUST_AUTH_PASSWORD, get_settings
 from tests.e2e.airflow_rest import AirflowClient, free_port
+from tests.pipeline_stack import API_KEY
 from tests.reliability.conftest import REPORT_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -203,7 +208,65 @@ def _run_expecting_failure(run, logical_date: str) -> str:
     return failure.value.output
 
 
-def test_a_bad_row_fails_the_dbt_tests_and_the_run(run, wh, sequential, api):
+# The path of a webhook URL is its credential, as in Slack's /services/T…/B…/<token>.
+WEBHOOK_PATH = "/services/T0ALERTS/B0ALERTS/webhook-path-token-must-stay-secret"  # pragma: allowlist secret
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """``airflow dags test`` with failure alerts posted to a local webhook, and what that webhook received."""
+
+    env: dict[str, str]
+    webhook: object  # pytest-httpserver's HTTPServer
+
+    def run(self, dag_id: str, logical_date: str) -> str:
+        return run_dag(dag_id, logical_date, self.env)
+
+    def alerts(self) -> list[tuple[str, dict]]:
+        return [(request.get_data(as_text=True), request.get_json()) for request, _ in self.webhook.log]
+
+    def failed_tasks(self, logical_date: str) -> set[str]:
+        """Task ids of the failed task instances of the DAG's run for ``logical_date``, from the metadata database."""
+        url = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("postgresql+psycopg2://", "postgresql://", 1)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT ti.task_id FROM task_instance ti JOIN dag_run dr USING (dag_id, run_id)"
+                " WHERE dr.dag_id = %s AND dr.logical_date = %s AND ti.state = 'failed'",
+                (DAG_ID, f"{logical_date}T00:00:00Z"),
+            )
+            return {task_id for (task_id,) in rows}
+
+
+@pytest.fixture
+def alerting(dag_env, httpserver) -> Alerting:
+    httpserver.expect_request(WEBHOOK_PATH, method="POST").respond_with_data("ok")  # Slack's answer
+    # The settings turn the webhook URL into the Airflow connection the notifier posts through.
+    env = airflow_environment({**dag_env, "ALERT_SLACK_WEBHOOK_URL": httpserver.url_for(WEBHOOK_PATH)})
+    return Alerting(env, httpserver)
+
+
+def assert_one_alert_per_failed_task(alerting: Alerting, logical_date: str, log: str) -> dict[str, str]:
+    """Each failed task alerted once, naming the DAG, the task, the logical date, an error and its log link, with
+    no secret in the payload or the run's log; return each alert's text by task id."""
+    failed = alerting.failed_tasks(logical_date)
+    texts = {}
+    for raw, payload in alerting.alerts():
+        for secret in (API_KEY, WEBHOOK_PATH.rsplit("/", 1)[1], TRUST_AUTH_PASSWORD, get_settings().postgres.password):
+            assert not secret or secret not in raw, "an alert carries a secret"
+        task_id = next(task_id for task_id in failed if f"task `{task_id}`" in payload["text"])
+        assert task_id not in texts, f"{task_id} alerted twice"
+        texts[task_id] = payload["text"]
+        assert f"DAG `{DAG_ID}`" in texts[task_id]
+        assert f"logical date {logical_date}T00:00:00+00:00" in texts[task_id]
+        assert re.search(r"```\w+: .+```", texts[task_id], flags=re.DOTALL), "the alert quotes no error"
+        log_link = rf"<http://\S+/dags/{DAG_ID}/runs/\S+/tasks/{re.escape(task_id)}\S*\|Task log>"
+        assert re.search(log_link, texts[task_id]), "the alert has no link to the task log"
+    assert set(texts) == failed, f"failed: {sorted(failed)}, alerted: {sorted(texts)}"
+    assert WEBHOOK_PATH.rsplit("/", 1)[1] not in log, "the webhook URL leaked into the task logs"
+    return texts
+
+
+def test_a_bad_row_fails_the_dbt_tests_and_the_run(alerting, wh, sequential, api):
     """From the reference state (the reruns above end in it): a bad row in bronze, then a rerun."""
     api.clear_faults()
     # A row that no validation would let through, written straight into bronze (a bug, a manual fix gone
@@ -218,24 +281,29 @@ def test_a_bad_row_fails_the_dbt_tests_and_the_run(run, wh, sequential, api):
         """
     )
     try:
-        log = _run_expecting_failure(run, DATES[1])
+        log = _run_expecting_failure(alerting.run, DATES[1])
         assert "accepted_values_stg_orders__orders_latest_status" in log, _failed_tasks(log)
         after = checksums(wh)
         for relation in ("core.fct_orders", "marts.mart_order_status"):
             assert after[relation] == sequential.checksums[relation], f"{relation} must keep its last good state"
+        alerts = assert_one_alert_per_failed_task(alerting, DATES[1], log)
+        alert = alerts["transform.stg_orders__orders_latest_model_build"]
+        assert "accepted_values_stg_orders__orders_latest_status" in alert
     finally:
         wh.execute("DELETE FROM bronze.orders_orders WHERE batch_id = 'manual_fix'")
 
 
-def test_a_stale_source_fails_its_freshness_check_and_the_run(run, wh, sequential, api):
+def test_a_stale_source_fails_its_freshness_check_and_the_run(alerting, wh, sequential, api):
     """The last successful load was three days ago, and the next interval's feed answers with no orders."""
     wh.execute("UPDATE bronze.orders_orders SET loaded_at = loaded_at - interval '3 days'")
     api.add_fault(kind="status", path="/orders", status=200, body=[], times=10)
     try:
-        log = _run_expecting_failure(run, NEXT_DATE)
+        log = _run_expecting_failure(alerting.run, NEXT_DATE)
         assert "freshness" in log.lower(), _failed_tasks(log)
         after = checksums(wh)
         for relation in ("core.fct_orders", "marts.mart_order_status"):
             assert after[relation] == sequential.checksums[relation], f"{relation} must keep its last good state"
+        alerts = assert_one_alert_per_failed_task(alerting, NEXT_DATE, log)
+        assert "Data freshness breach" in alerts["transform.orders_orders_source"]
     finally:
         api.clear_faults()

@@ -1,0 +1,34 @@
+"""
+### Platform health
+
+Daily upkeep of what people watch the platform with:
+
+* **health_views**: the pipeline-health views over the audit trail, `marts.mart_pipeline_runs` and
+  `marts.mart_source_freshness`, read by the KPI report and the Prometheus exporter as `bi_reader`. They are
+  views, so they are live between runs; this only (re)creates them.
+* **dbt_docs**: `dbt docs generate` with the warehouse's catalog into `DBT_DOCS_DIR`, the folder the UI
+  serves under *Browse > dbt docs*.
+"""
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag
+from common.dbt import dbt_docs_task, dbt_task_group
+from common.ingest import default_args
+
+
+@dag(
+    dag_id="platform_health",
+    schedule="@daily",
+    start_date=datetime(2025, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["dbt", "monitoring", "docs"],
+    doc_md=__doc__,
+)
+def platform_health():
+    dbt_task_group("health_views", select=["source:audit.ingestion_runs+"]) >> dbt_docs_task()
+
+
+platform_health()

@@ -1,0 +1,39 @@
+-- Every extract and load attempt, as recorded by the loader; backend_pid is the loader's internal detail.
+-- Ephemeral, not a view: the pipeline_health marts are views that bi_reader queries at any time, and dbt
+-- rebuilds a view by dropping the old one with CASCADE, which would drop views built on it until they are
+-- rebuilt. Inlined, the marts depend on audit.ingestion_runs only and are swapped atomically.
+{{ config(materialized='ephemeral') }}
+
+with
+
+source as (
+
+    select * from {{ source('audit', 'ingestion_runs') }}
+
+),
+
+renamed as (
+
+    select
+        run_id,
+        source,
+        entity,
+        batch_id,
+        stage,
+        status,
+        interval_start,
+        interval_end,
+        extracted_count,
+        valid_count,
+        rejected_count,
+        loaded_count,
+        lake_uri,
+        started_at,
+        finished_at,
+        duration_s,
+        error
+    from source
+
+)
+
+select * from renamed
