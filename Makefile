@@ -119,6 +119,10 @@ docs: docs-generate ## Regenerate the dbt docs and serve them on 127.0.0.1:DOCS_
 	@echo "dbt docs  http://127.0.0.1:$(DOCS_PORT)  (and in the Airflow UI: Browse > dbt docs); Ctrl-C stops"
 	$(WITH_ENV) $(BIN)/python -m http.server --bind 127.0.0.1 --directory "$$DBT_DOCS_DIR" $(DOCS_PORT)
 
+.PHONY: bench
+bench: install db-up ## Bronze-load and extraction benchmarks in their own database (BENCH_ARGS=--quick: CI-sized)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 .PHONY: report
 report: install db-init ## The KPI dashboard of the marts, read as bi_reader, into one HTML file (OUT=reports/kpi.html)
 	$(BIN)/python -m python_scripts.report --out $(or $(OUT),reports/kpi.html)

@@ -8,6 +8,7 @@ sees the previous object or the complete new one, never a part.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 RAW = "raw"
 REJECTED = "rejected"
 COMPRESSIONS = {"gzip": ".json.gz", "none": ".json"}
+WRITE_BUFFER_SIZE = 1 << 20
 
 
 def batch_id_for(interval_start: datetime, interval_end: datetime) -> str:
@@ -159,11 +161,18 @@ def lake_from_url(url: str, endpoint_url: str | None = None) -> LocalLake | S3La
 
 @contextmanager
 def open_lines_writer(lake: Lake, key: str) -> Iterator[IO[bytes]]:
-    """Write an object, gzip-compressed when its key ends in ``.gz`` (fast level, fixed mtime)."""
+    """Write an object, gzip-compressed when its key ends in ``.gz`` (fast level, fixed mtime).
+
+    The compressor gets 1 MiB blocks: a ``GzipFile.write`` per record (Python 3.11's is unbuffered) costs
+    twice as much as the compression itself.
+    """
     with lake.writer(key) as raw:
         if key.endswith(".gz"):
-            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as compressed:
-                yield compressed
+            with (
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as compressed,
+                io.BufferedWriter(compressed, WRITE_BUFFER_SIZE) as buffered,
+            ):
+                yield buffered
         else:
             yield raw
 

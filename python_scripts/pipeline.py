@@ -13,9 +13,10 @@ import argparse
 import hashlib
 import json
 import logging
+import struct
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,17 @@ from python_scripts.validate import DuplicateKeys, RecordValidator, Rejection
 log = logging.getLogger(__name__)
 
 COPY_CHUNK_ROWS = 5000
+# The bronze columns a load writes, in the order of its COPY rows; loaded_at takes its default.
+BRONZE_COPY_COLUMNS = (
+    "batch_id",
+    "lake_uri",
+    "interval_start",
+    "interval_end",
+    "extracted_at",
+    "record_no",
+    "record_hash",
+    "payload",
+)
 
 
 class ReconciliationError(RuntimeError):
@@ -359,51 +371,94 @@ def _copy_rejects(conn, lake, manifest: Manifest) -> set[int]:
 
 def _copy_bronze(conn, lake, manifest: Manifest, table, rejected_nos: set[int]) -> tuple[int, int]:
     """Stream the raw object into the bronze table with COPY, skipping quarantined records."""
-    copy_sql = sql.SQL(
-        "COPY {} (batch_id, lake_uri, interval_start, interval_end, extracted_at, record_no, record_hash, "
-        "payload) FROM STDIN"
-    ).format(table)
     raw_count = loaded = 0
-    md5 = hashlib.md5
     with (
         open_lines_reader(lake, manifest.raw_key) as stream,
         conn.cursor() as cur,
-        cur.copy(copy_sql) as copy,
+        cur.copy(bronze_copy_sql(table)) as copy,
     ):
         lines = iter_lines(stream)
         envelope = _read_envelope(lines, manifest, manifest.raw_key)
-        constant = b"\t".join(
-            _copy_text(str(value))
-            for value in (
-                manifest.batch_id,
-                lake.uri(manifest.raw_key),
-                envelope["interval_start"],
-                envelope["interval_end"],
-                envelope["extracted_at"],
-            )
-        )
-        buffer: list[bytes] = []
-        for raw_count, line in enumerate(lines, start=1):
-            if raw_count in rejected_nos:
-                continue
-            buffer.append(
-                b"%s\t%d\t%s\t%s\n"
-                % (constant, raw_count, md5(line, usedforsecurity=False).hexdigest().encode(), _escape(line))
-            )
-            if len(buffer) >= COPY_CHUNK_ROWS:
-                copy.write(b"".join(buffer))
-                loaded += len(buffer)
-                buffer.clear()
-        if buffer:
-            copy.write(b"".join(buffer))
-            loaded += len(buffer)
+        prefix = bronze_copy_prefix(manifest.batch_id, lake.uri(manifest.raw_key), envelope)
+        for chunk in bronze_copy_chunks(lines, prefix, rejected_nos):
+            raw_count, rows, data = chunk
+            copy.write(data)
+            loaded += rows
     return raw_count, loaded
 
 
-def _escape(line: bytes) -> bytes:
-    # Lines are compact JSON: control characters inside strings are already escaped, so only the
-    # backslash needs doubling for COPY's text format.
-    return line.replace(b"\\", b"\\\\")
+def bronze_copy_sql(table: sql.Composable) -> sql.Composed:
+    columns = sql.SQL(", ").join(map(sql.Identifier, BRONZE_COPY_COLUMNS))
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table, columns)
+
+
+# COPY's binary format: a header, then per row a field count and (length, value) per field, then a trailer.
+# The server reads lengths instead of scanning 300 MB of text for delimiters and escapes, and takes the
+# timestamps as integers: a quarter less server time per row, where the server sets the pace.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_BINARY_TRAILER = struct.pack(">h", -1)
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_int4_field = struct.Struct(">ii").pack
+_length = struct.Struct(">i").pack
+_JSONB_VERSION = b"\x01"
+
+
+def _binary_text(value: str) -> bytes:
+    data = value.encode()
+    return _length(len(data)) + data
+
+
+def _binary_timestamptz(value: str) -> bytes:
+    """An ISO-8601 instant as timestamptz's binary value: microseconds since 2000-01-01 UTC."""
+    return struct.pack(">iq", 8, (_utc(datetime.fromisoformat(value)) - _POSTGRES_EPOCH) // timedelta(microseconds=1))
+
+
+def bronze_copy_prefix(batch_id: str, lake_uri: str, envelope: dict) -> bytes:
+    """The start of every bronze row of one batch in COPY's binary format: the field count and the columns
+    the rows share."""
+    instants = (envelope[name] for name in ("interval_start", "interval_end", "extracted_at"))
+    return (
+        struct.pack(">h", len(BRONZE_COPY_COLUMNS))
+        + _binary_text(batch_id)
+        + _binary_text(lake_uri)
+        + b"".join(map(_binary_timestamptz, instants))
+    )
+
+
+def bronze_copy_chunks(
+    lines: Iterable[bytes], prefix: bytes, skip: Container[int] = frozenset(), chunk_rows: int = COPY_CHUNK_ROWS
+) -> Iterator[tuple[int, int, bytes]]:
+    """The COPY data (binary format) of the bronze rows of a raw object's record lines (numbered from 1,
+    those in ``skip`` left out), as ``(records read so far, rows, data)`` chunks of ``chunk_rows`` rows;
+    the first chunk starts with the format's header, the last one, after the last line, ends with its trailer.
+
+    A few large writes keep the client's share of a load small: the server's JSONB parsing sets its pace.
+    """
+    md5 = hashlib.md5
+    buffer: list[bytes] = [_BINARY_HEADER]
+    rows = record_no = 0
+    for record_no, line in enumerate(lines, start=1):
+        if record_no in skip:
+            continue
+        # A jsonb value is a version byte and the JSON text; the md5 is 32 hex digits.
+        buffer.append(
+            b"%s%s\x00\x00\x00\x20%s%s%s%s"
+            % (
+                prefix,
+                _int4_field(4, record_no),
+                md5(line, usedforsecurity=False).hexdigest().encode(),
+                _length(len(line) + 1),
+                _JSONB_VERSION,
+                line,
+            )
+        )
+        rows += 1
+        if rows == chunk_rows:
+            yield record_no, rows, b"".join(buffer)
+            buffer.clear()
+            rows = 0
+    buffer.append(_BINARY_TRAILER)
+    yield record_no, rows, b"".join(buffer)
 
 
 def _reconcile(manifest: Manifest, raw_count: int, loaded: int, rejected: int) -> None:

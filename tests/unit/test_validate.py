@@ -69,3 +69,11 @@ def test_keys_of_unhashable_values_and_entities_without_a_key():
     assert keys.check({"id": [1, 2]}, 2) is not None
     assert DuplicateKeys(()).check({"id": 1}, 1) is None
     assert DuplicateKeys(()).check({"id": 1}, 2) is None
+
+
+def test_an_unhashable_key_never_matches_a_string_that_spells_its_json():
+    keys = DuplicateKeys(("id",))
+    assert keys.check({"id": [1, 2]}, 1) is None
+    assert keys.check({"id": "[[1, 2]]"}, 2) is None
+    repeat = keys.check({"id": "[[1, 2]]"}, 3)
+    assert repeat.reason == "duplicate key id='[[1, 2]]': first seen at record 2 of the batch"

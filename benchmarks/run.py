@@ -1,0 +1,203 @@
+"""``python -m benchmarks [--quick] [--only load|extract] [--sizes N ...] [--profile]``
+
+For each size (carts; users and products follow, as the sandbox derives them) it starts the sandbox in a
+process of its own, extracts every cart into a temporary lake with the project's extraction, measures the
+validation alone over the landed records, then loads the same landed batch into the same empty bronze table
+with each contender, in turn: the project's loader, a raw COPY of the rows the loader sends (serialized
+beforehand), psycopg2's execute_values and pandas' to_sql(method="multi"). Every measurement runs in a child
+process (benchmarks/tasks.py), so its peak RSS is its own.
+
+The benchmark drops and re-creates its own database (``--database``, default ``bench_warehouse``) from
+sql/init; it never touches the warehouse of the settings. It prints the tables, writes the figures to
+``benchmarks/results/<timestamp>.json`` and draws the chart (``docs/img/benchmarks.png`` for the full sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from benchmarks import report
+from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
+from python_scripts.db_init import apply_sql_init
+from python_scripts.local_run import sandbox
+from python_scripts.pipeline import Manifest, bronze_table
+from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
+
+FULL_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (1_000, 10_000)
+INTERVAL = {"interval_start": "2025-01-30T00:00:00+00:00", "interval_end": "2025-01-31T00:00:00+00:00"}
+RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
+DOCS_CHART = PROJECT_ROOT / "docs" / "img" / "benchmarks.png"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help=f"CI-sized run: {', '.join(map(str, QUICK_SIZES))} carts")
+    parser.add_argument("--sizes", type=int, nargs="+", help=f"numbers of carts (default {FULL_SIZES})")
+    parser.add_argument("--only", choices=("load", "extract"), help="run one benchmark (extraction lands the data)")
+    parser.add_argument("--database", default="bench_warehouse", help="the benchmark's own database (%(default)s)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes (%(default)s)")
+    parser.add_argument("--chart", type=Path, help=f"PNG path (default {DOCS_CHART} for the full sizes)")
+    parser.add_argument("--profile", action="store_true", help="write a pyinstrument profile of every task")
+    return parser.parse_args(argv)
+
+
+def run_task(task: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """Run one benchmark task in a child process; its JSON result plus the child's peak RSS in MB."""
+    command = [sys.executable, "-m", "benchmarks.tasks", task, json.dumps(args)]
+    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE)
+    with process.stdout:
+        output = process.stdout.read()
+    # wait4 rather than wait(): the child's own resource usage, not the running total of all children.
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"benchmark task {task!r} failed with exit code {process.returncode}")
+    return {**json.loads(output), "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def prepare_database(settings: Settings) -> None:
+    """Drop and re-create the benchmark's database from sql/init, so every run starts from the same state."""
+    with psycopg.connect(settings.postgres.url("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.warehouse_db)))
+    apply_sql_init(settings, settings.warehouse_db)
+
+
+def empty_bronze(settings: Settings) -> None:
+    """Empty the bronze table and the audit tables, and flush the previous contender's writes to disk."""
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("TRUNCATE {}, audit.rejected_records, audit.ingestion_runs").format(bronze_table(SOURCE, "carts"))
+        )
+        admin.execute("CHECKPOINT")
+
+
+def count_bronze(settings: Settings) -> int:
+    with psycopg.connect(settings.warehouse_url, autocommit=True) as admin:
+        query = sql.SQL("SELECT count(DISTINCT record_no) FROM {}").format(bronze_table(SOURCE, "carts"))
+        return admin.execute(query).fetchone()[0]
+
+
+def bench_size(carts: int, parts: tuple[str, ...], env: dict[str, str], work_dir: Path) -> dict[str, Any]:
+    """Every measurement at one size."""
+    settings = get_settings(env)
+    task_args = {"carts": carts, **INTERVAL}
+    _progress(f"{carts:,} carts: extracting")
+    with sandbox(env, ("--carts", str(carts))) as url:
+        extraction = run_task("extract", task_args, {**env, "FAKESTORE_BASE_URL": url})
+    task_args["manifest"] = manifest = extraction.pop("manifest")
+    size: dict[str, Any] = {"carts": carts, "records": extraction["records"]}
+    if "extract" in parts:
+        _progress(f"{carts:,} carts: validation alone")
+        size["extract"], size["validate"] = extraction, run_task("validate", task_args, env)
+    if "load" in parts:
+        rows_file = work_dir / "bronze-rows.copy"
+        size["payload_mb"] = write_copy_rows(settings, Manifest(**manifest), rows_file) / 1e6
+        size["load"] = {}
+        for name in LOAD_CONTENDERS:
+            _progress(f"{carts:,} carts: bronze load by {name}")
+            empty_bronze(settings)
+            size["load"][name] = run_task(name, {**task_args, "rows_file": str(rows_file)}, env)
+            loaded = count_bronze(settings)
+            if loaded != size["records"]:
+                raise RuntimeError(f"{name} loaded {loaded} rows, expected {size['records']}")
+        rows_file.unlink()
+    report.add_rates(size)
+    return size
+
+
+def machine(settings: Settings) -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
+    cpu = platform.processor() or platform.machine()
+    if cpuinfo.exists():
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line), cpu
+        )
+    memory_gb = None
+    if meminfo.exists():
+        memory_gb = round(int(meminfo.read_text().split()[1]) / 1024**2, 1)
+    with psycopg.connect(settings.warehouse_url) as conn:
+        server = conn.execute("SHOW server_version").fetchone()[0]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": server.split()[0],
+    }
+
+
+def _progress(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
+    parts = (args.only,) if args.only else ("extract", "load")
+    user_settings = get_settings()
+    if args.database == user_settings.warehouse_db:
+        print(f"refusing to benchmark in the warehouse {args.database!r}: pick another --database", file=sys.stderr)
+        return 2
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    chart_path = args.chart or (DOCS_CHART if tuple(sizes) == FULL_SIZES else args.results_dir / f"{stamp}.png")
+    with tempfile.TemporaryDirectory(prefix="elt-bench-") as tmp:
+        env = {**os.environ, "WAREHOUSE_DB": args.database, "LAKE_URL": str(Path(tmp) / "lake")}
+        if args.profile:
+            env["BENCH_PROFILE"] = str(args.results_dir / f"{stamp}-profiles")
+            Path(env["BENCH_PROFILE"]).mkdir(parents=True, exist_ok=True)
+        settings = get_settings(env)
+        prepare_database(settings)
+        results: dict[str, Any] = {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
+            "machine": machine(settings),
+            "load_average": {"start": os.getloadavg()[0]},
+            "lake_compression": settings.lake_compression,
+            "sizes": [],
+        }
+        started = time.monotonic()
+        for carts in sizes:
+            results["sizes"].append(bench_size(carts, parts, env, Path(tmp)))
+        results["load_average"]["end"] = os.getloadavg()[0]
+        results["seconds"] = round(time.monotonic() - started, 1)
+    results["targets"] = report.targets(results["sizes"])
+
+    machine_info = results["machine"]
+    print(
+        f"\n{machine_info['cpu']}, {machine_info['cores']} cores, {machine_info['memory_gb']} GB, "
+        f"PostgreSQL {machine_info['postgresql']}, Python {machine_info['python']}; load average "
+        f"{results['load_average']['start']:.2f} -> {results['load_average']['end']:.2f}; lake "
+        f"{results['lake_compression']}; {results['seconds']:.0f} s\n"
+    )
+    if "load" in parts:
+        print("Bronze load of the same landed batch (MB/s of landed JSON)\n")
+        print(report.load_table(results["sizes"]) + "\n")
+    if "extract" in parts:
+        print("Extraction: HTTP stream -> parse -> validate -> lake (validation measured alone as well)\n")
+        print(report.extraction_table(results["sizes"]) + "\n")
+    print(report.targets_table(results["targets"]) + "\n")
+
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    json_path = args.results_dir / f"{stamp}.json"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    report.chart(results, chart_path)
+    print(f"results: {json_path}\nchart:   {chart_path}")
+    return 0

@@ -1,0 +1,65 @@
+"""``python -m benchmarks`` end to end at a tiny size: every contender loads the whole landed batch into the
+benchmark's own database, and the run leaves its figures and chart where it was told."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from benchmarks.tasks import LOAD_CONTENDERS
+from python_scripts.settings import PROJECT_ROOT
+from tests.warehouse import TEST_WAREHOUSE_DB
+
+BENCH_DB = f"{TEST_WAREHOUSE_DB}_bench"
+
+
+@pytest.fixture
+def bench_db(pg_server):
+    yield BENCH_DB
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_load_benchmark_runs_every_contender_on_the_same_batch(bench_db, tmp_path: Path):
+    chart = tmp_path / "chart.png"
+    result = bench("--sizes", "300", "--only", "load", "--database", bench_db, "--results-dir", str(tmp_path),
+                   "--chart", str(chart))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    (results_file,) = tmp_path.glob("*.json")
+    results = json.loads(results_file.read_text())
+    (size,) = results["sizes"]
+    assert size["carts"] == size["records"] == 300
+    assert list(size["load"]) == list(LOAD_CONTENDERS)
+    for measured in size["load"].values():
+        assert measured["seconds"] > 0
+        assert measured["peak_rss_mb"] > 10
+    assert size["load"]["raw COPY"]["vs_raw_copy"] == 1
+    assert "extract" not in size
+    assert {target["target"].split(" >=")[0] for target in results["targets"]} == {"loader"}
+    assert "project loader" in result.stdout
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_benchmark_refuses_the_configured_warehouse(tmp_path: Path):
+    result = bench("--database", os.environ.get("WAREHOUSE_DB", "warehouse"), "--results-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "refusing" in result.stderr
+    assert not list(tmp_path.iterdir())
