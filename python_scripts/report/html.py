@@ -31,7 +31,7 @@ main { padding: 16px 24px; }
 """
 
 # Sections are all visible while the plots draw (so they get their real width), then all but the current one
-# are hidden; a plot shown later is resized to its card.
+# are hidden; a plot shown later is resized to its card, after which its section is marked data-ready.
 SCRIPT = """
 function showPage() {
   const pages = [...document.querySelectorAll("section.page")];
@@ -41,7 +41,9 @@ function showPage() {
     if (link.hash === "#" + current.id) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  for (const plot of current.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(plot);
+  delete current.dataset.ready;
+  const plots = [...current.querySelectorAll(".js-plotly-plot")];
+  Promise.all(plots.map((plot) => Plotly.Plots.resize(plot))).then(() => { current.dataset.ready = "true"; });
 }
 window.addEventListener("hashchange", showPage);
 showPage();

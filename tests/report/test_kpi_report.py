@@ -148,7 +148,7 @@ def test_every_page_of_the_report_shows_every_chart_with_data(built_warehouse, r
     charts: dict[str, list[dict]] = {}
     for spec in PAGES:
         page.click(f'nav a[href="#{spec.slug}"]')
-        section = page.locator(f"section#{spec.slug}")
+        section = page.locator(f"section#{spec.slug}[data-ready]")
         section.wait_for(state="visible", timeout=UI_TIMEOUT)
         assert page.locator("section.page:visible").count() == 1
         page.screenshot(path=ARTIFACTS / f"{spec.slug}.png", full_page=True)
