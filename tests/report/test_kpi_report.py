@@ -125,9 +125,10 @@ def test_freshness_is_computed_when_queried(built_warehouse, wh):
     assert wh.execute(query).fetchone()[0] > before
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium, as Playwright cannot download its own browser here."""
+    """Debian's headless Chromium, as Playwright cannot download its own browser here. Closed with the module:
+    one sync Playwright at a time per process, and other modules start their own."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.fail("chromium is not installed: run `make test-tools`")
