@@ -8,8 +8,9 @@
 {% macro latest_batch_records(
     source_relation,
     natural_key,
-    recency_order='interval_start desc, extracted_at desc, batch_id desc, record_no desc'
+    recency_order=none
 ) -%}
+    {%- set recency_order = recency_order or bronze_recency_columns() | join(' desc, ') ~ ' desc' -%}
     select
         ranked_records.batch_id,
         ranked_records.record_no,

@@ -3,7 +3,7 @@ with
 
 carts as (
 
-    select * from {{ ref('stg_fakestore__carts') }}
+    select * from {{ ref('int_fakestore__carts') }}
 
 ),
 

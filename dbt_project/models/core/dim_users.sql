@@ -4,6 +4,6 @@
     surrogate_key='user_sk',
     columns=[
         'email', 'username', 'first_name', 'last_name', 'phone',
-        'city', 'street', 'street_number', 'zipcode', 'latitude', 'longitude',
+        'city', 'street', 'street_number', 'zipcode', 'latitude', 'longitude', 'loaded_at',
     ],
 ) }}

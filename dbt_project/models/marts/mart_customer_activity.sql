@@ -1,22 +1,49 @@
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='merge',
+    on_schema_change='fail',
+    indexes=[{'columns': ['customer_id'], 'unique': true}],
+) }}
+{%- if is_incremental() %}
+    {%- set watermark = incremental_watermark('last_loaded_at') %}
+    {%- set changed_customers_query %}
+        select user_id from {{ ref('fct_carts') }} where loaded_at > {{ watermark }}
+        union
+        select user_id from {{ ref('dim_users') }} where is_current and loaded_at > {{ watermark }}
+        union
+        -- customers whose cart count no longer matches fct_carts (a cart changed hands)
+        select coalesce(fact_carts.user_id, stored_customers.customer_id)
+        from (select user_id, count(*) as carts from {{ ref('fct_carts') }} group by user_id) as fact_carts
+        full outer join {{ this }} as stored_customers
+            on fact_carts.user_id = stored_customers.customer_id
+        where coalesce(fact_carts.carts, 0) != coalesce(stored_customers.carts, 0)
+    {%- endset %}
+    {%- set customers = keys_to_rebuild(changed_customers_query, 'integer') %}
+{%- endif %}
 -- Per customer, without PII: only the id and the current city are exposed.
+-- Incremental (merge on customer_id): a run recomputes the customers with a cart loaded or recomputed since
+-- its last run (last_loaded_at is the watermark), a new current version, or a cart count that no longer
+-- matches fct_carts (a cart changed hands).
 with
 
-users as (
+current_users as (
 
     select * from {{ ref('dim_users') }}
+    where
+        is_current
+        {% if is_incremental() -%}
+            and user_id = any({{ customers }})
+        {%- endif %}
 
 ),
 
 carts as (
 
     select * from {{ ref('fct_carts') }}
-
-),
-
-current_users as (
-
-    select * from users
-    where is_current
+    {% if is_incremental() -%}
+        where user_id = any({{ customers }})
+    {%- endif %}
 
 ),
 
@@ -29,7 +56,8 @@ customer_carts as (
         count(*) as carts,
         sum(total_quantity) as units,
         sum(revenue) as revenue,
-        count(distinct cart_date) as days_active
+        count(distinct cart_date) as days_active,
+        max(loaded_at) as loaded_at
     from carts
     group by user_id
 
@@ -45,7 +73,8 @@ joined as (
         coalesce(customer_carts.carts, 0) as carts,
         coalesce(customer_carts.units, 0) as units,
         coalesce(customer_carts.revenue, 0) as revenue,
-        coalesce(customer_carts.days_active, 0) as days_active
+        coalesce(customer_carts.days_active, 0) as days_active,
+        greatest(current_users.loaded_at, customer_carts.loaded_at) as last_loaded_at
     from current_users
     full outer join customer_carts
         on current_users.user_id = customer_carts.user_id
@@ -63,7 +92,8 @@ final as (
         units::bigint as units,
         revenue::numeric(14, 2) as revenue,
         round(revenue / nullif(carts, 0), 2)::numeric(14, 2) as average_cart_value,
-        days_active::bigint as days_active
+        days_active::bigint as days_active,
+        last_loaded_at
     from joined
 
 )

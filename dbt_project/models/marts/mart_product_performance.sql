@@ -1,4 +1,6 @@
 -- Current attributes of each product with its sales over all its versions (revenue at the prices in force).
+-- A table rebuilt on every run from the daily sales per product, which are kept incrementally: a few
+-- thousand products times the days, where the lines are millions.
 with
 
 products as (
@@ -7,9 +9,9 @@ products as (
 
 ),
 
-cart_items as (
+daily_sales as (
 
-    select * from {{ ref('fct_cart_items') }}
+    select * from {{ ref('int_fakestore__product_daily_sales') }}
 
 ),
 
@@ -24,12 +26,12 @@ product_sales as (
 
     select
         product_id,
-        count(distinct cart_id) as carts,
-        sum(quantity) as units_sold,
-        sum(line_revenue) as revenue,
+        sum(carts) as carts,
+        sum(units) as units_sold,
+        sum(revenue) as revenue,
         min(cart_date) as first_sold_date,
         max(cart_date) as last_sold_date
-    from cart_items
+    from daily_sales
     group by product_id
 
 ),

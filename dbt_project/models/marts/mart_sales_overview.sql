@@ -1,15 +1,33 @@
+{{ config(
+    materialized='incremental',
+    unique_key='cart_date',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    indexes=[{'columns': ['cart_date']}],
+) }}
+{%- set dates = cart_dates_to_rebuild(incremental_watermark('last_loaded_at'))
+    if is_incremental() else none %}
 -- Category and city are those in force at the cart time (SCD2 versions); 'unknown' when no version exists.
+-- Incremental (delete+insert per cart date): a run rebuilds every cell of the dates with a cart or line
+-- loaded or re-priced since its last run (last_loaded_at is the watermark), and of the dates whose line count
+-- no longer matches fct_cart_items (a cart moved to another date): see cart_dates_to_rebuild.
 with
 
 cart_items as (
 
     select * from {{ ref('fct_cart_items') }}
+    {% if is_incremental() -%}
+        where cart_date = any({{ dates }})
+    {%- endif %}
 
 ),
 
 carts as (
 
     select * from {{ ref('fct_carts') }}
+    {% if is_incremental() -%}
+        where cart_date = any({{ dates }})
+    {%- endif %}
 
 ),
 
@@ -34,7 +52,8 @@ cart_lines as (
         cart_items.cart_id,
         carts.user_id,
         cart_items.quantity,
-        cart_items.line_revenue
+        cart_items.line_revenue,
+        greatest(cart_items.loaded_at, carts.loaded_at) as loaded_at
     from cart_items
     inner join carts
         on cart_items.cart_id = carts.cart_id
@@ -55,7 +74,8 @@ final as (
         count(*)::bigint as items,
         sum(quantity)::bigint as units,
         coalesce(sum(line_revenue), 0)::numeric(14, 2) as revenue,
-        count(distinct user_id)::bigint as distinct_customers
+        count(distinct user_id)::bigint as distinct_customers,
+        max(loaded_at) as last_loaded_at
     from cart_lines
     group by cart_date, category, city
 

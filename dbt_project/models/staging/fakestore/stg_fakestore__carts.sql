@@ -1,20 +1,8 @@
 with
 
-source as (
+latest as (
 
-    {{ latest_batch_records(source('fakestore', 'carts'), "(payload ->> 'id')::integer") }}
-
-),
-
-renamed as (
-
-    select
-        (payload ->> 'id')::integer as cart_id,
-        (payload ->> 'userId')::integer as user_id,
-        {{ parse_utc_timestamp("payload ->> 'date'") }} as cart_at,
-        batch_id,
-        interval_start as observed_at
-    from source
+    {{ latest_versions(ref('stg_fakestore__cart_versions'), 'cart_id', bronze_recency_columns()) }}
 
 ),
 
@@ -24,10 +12,10 @@ final as (
         cart_id,
         user_id,
         cart_at,
-        (cart_at at time zone 'UTC')::date as cart_date,
+        cart_date,
         batch_id,
-        observed_at
-    from renamed
+        interval_start as observed_at
+    from latest
 
 )
 

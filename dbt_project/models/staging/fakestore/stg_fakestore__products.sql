@@ -18,7 +18,8 @@ renamed as (
         (payload -> 'rating' ->> 'rate')::numeric(4, 2) as rating_rate,
         (payload -> 'rating' ->> 'count')::integer as rating_count,
         batch_id,
-        interval_start as observed_at
+        interval_start as observed_at,
+        loaded_at
     from source
 
 )

@@ -23,7 +23,8 @@ renamed as (
         nullif(trim(payload -> 'address' -> 'geolocation' ->> 'lat'), '')::numeric(9, 6) as latitude,
         nullif(trim(payload -> 'address' -> 'geolocation' ->> 'long'), '')::numeric(9, 6) as longitude,
         batch_id,
-        interval_start as observed_at
+        interval_start as observed_at,
+        loaded_at
     from source
 
 )

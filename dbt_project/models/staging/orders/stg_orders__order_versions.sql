@@ -1,0 +1,31 @@
+{{ config(materialized='ephemeral') }}
+-- Every version of every order in bronze (one row per order and batch), typed: the base of the current-order
+-- view and of fct_orders, which first keeps the versions loaded since its last run.
+with
+
+source as (
+
+    select * from {{ source('orders', 'orders') }}
+
+),
+
+typed as (
+
+    select
+        (payload ->> 'order_id')::integer as order_id,
+        (payload ->> 'customer_id')::integer as customer_id,
+        lower(trim(payload ->> 'status')) as status,
+        (payload ->> 'amount')::numeric(12, 2) as amount,
+        upper(trim(payload ->> 'currency')) as currency,
+        {{ parse_utc_timestamp("payload ->> 'created_at'") }} as created_at,
+        {{ parse_utc_timestamp("payload ->> 'updated_at'") }} as updated_at,
+        batch_id,
+        record_no,
+        interval_start,
+        extracted_at,
+        loaded_at
+    from source
+
+)
+
+select * from typed
