@@ -120,7 +120,7 @@ docs: docs-generate ## Regenerate the dbt docs and serve them on 127.0.0.1:DOCS_
 	$(WITH_ENV) $(BIN)/python -m http.server --bind 127.0.0.1 --directory "$$DBT_DOCS_DIR" $(DOCS_PORT)
 
 .PHONY: bench
-bench: install db-up ## Bronze-load and extraction benchmarks in their own database (BENCH_ARGS=--quick: CI-sized)
+bench: install db-up ## Load, extraction and Cosmos benchmarks in their own databases (BENCH_ARGS=--quick: CI-sized)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: report

@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only load|extract] [--sizes N ...] [--profile]``
+"""``python -m benchmarks [--quick] [--only load|extract|cosmos] [--sizes N ...] [--profile]``
 
 For each size (carts; users and products follow, as the sandbox derives them) it starts the sandbox in a
 process of its own, extracts every cart into a temporary lake with the project's extraction, measures the
@@ -8,8 +8,10 @@ beforehand), psycopg2's execute_values and pandas' to_sql(method="multi"). Every
 process (benchmarks/tasks.py), so its peak RSS is its own.
 
 The benchmark drops and re-creates its own database (``--database``, default ``bench_warehouse``) from
-sql/init; it never touches the warehouse of the settings. It prints the tables, writes the figures to
-``benchmarks/results/<timestamp>.json`` and draws the chart (``docs/img/benchmarks.png`` for the full sizes).
+sql/init; it never touches the warehouse of the settings. The Cosmos benchmark (benchmarks/cosmos.py) runs
+after the sizes, in the same database and its own Airflow metadata database (``--airflow-database``, default
+``bench_airflow``). It prints the tables, writes the figures to ``benchmarks/results/<timestamp>.json`` and
+draws the chart (``docs/img/benchmarks.png`` for the full sizes).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from benchmarks import report
+from benchmarks import cosmos, report
 from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
 from python_scripts.db_init import apply_sql_init
 from python_scripts.local_run import sandbox
@@ -49,8 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help=f"CI-sized run: {', '.join(map(str, QUICK_SIZES))} carts")
     parser.add_argument("--sizes", type=int, nargs="+", help=f"numbers of carts (default {FULL_SIZES})")
-    parser.add_argument("--only", choices=("load", "extract"), help="run one benchmark (extraction lands the data)")
+    parser.add_argument(
+        "--only", choices=("load", "extract", "cosmos"), help="run one benchmark (extraction lands the data)"
+    )
     parser.add_argument("--database", default="bench_warehouse", help="the benchmark's own database (%(default)s)")
+    parser.add_argument("--airflow-database", default="bench_airflow", help="Cosmos: its Airflow DB (%(default)s)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes (%(default)s)")
     parser.add_argument("--chart", type=Path, help=f"PNG path (default {DOCS_CHART} for the full sizes)")
     parser.add_argument("--profile", action="store_true", help="write a pyinstrument profile of every task")
@@ -151,10 +156,13 @@ def _progress(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
-    parts = (args.only,) if args.only else ("extract", "load")
+    parts = (args.only,) if args.only else ("extract", "load", "cosmos")
     user_settings = get_settings()
     if args.database == user_settings.warehouse_db:
         print(f"refusing to benchmark in the warehouse {args.database!r}: pick another --database", file=sys.stderr)
+        return 2
+    if args.airflow_database == user_settings.airflow_db:
+        print(f"refusing to use the Airflow database {args.airflow_database!r}: pick another", file=sys.stderr)
         return 2
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     chart_path = args.chart or (DOCS_CHART if tuple(sizes) == FULL_SIZES else args.results_dir / f"{stamp}.png")
@@ -174,11 +182,15 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": [],
         }
         started = time.monotonic()
-        for carts in sizes:
+        for carts in sizes if {"extract", "load"} & set(parts) else ():
             results["sizes"].append(bench_size(carts, parts, env, Path(tmp)))
+        if "cosmos" in parts:
+            results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, Path(tmp), _progress)
         results["load_average"]["end"] = os.getloadavg()[0]
         results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results["sizes"])
+    if "cosmos" in results:
+        results["targets"] += cosmos.targets(results["cosmos"])
 
     machine_info = results["machine"]
     print(
@@ -193,11 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     if "extract" in parts:
         print("Extraction: HTTP stream -> parse -> validate -> lake (validation measured alone as well)\n")
         print(report.extraction_table(results["sizes"]) + "\n")
+    if "cosmos" in results:
+        print("Cosmos: parse of each DAG file in a fresh interpreter (median), by what renders the dbt group\n")
+        print(cosmos.parse_table(results["cosmos"]) + "\n")
+        print(f"Cosmos: the {cosmos.RUN_DAG} transform group against one dbt build of the same selection\n")
+        print(cosmos.run_table(results["cosmos"]) + "\n")
     print(report.targets_table(results["targets"]) + "\n")
 
     args.results_dir.mkdir(parents=True, exist_ok=True)
     json_path = args.results_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(results, indent=2) + "\n")
-    report.chart(results, chart_path)
-    print(f"results: {json_path}\nchart:   {chart_path}")
+    print(f"results: {json_path}")
+    if results["sizes"]:
+        report.chart(results, chart_path)
+        print(f"chart:   {chart_path}")
     return 0

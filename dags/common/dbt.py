@@ -2,6 +2,10 @@
 
 Rendered from the dbt manifest (``make manifest``) so DAG parsing never runs dbt; models run in the
 worker through dbt's Python runner; the profile comes from the Airflow connection ``warehouse``.
+
+``COSMOS_LOAD_MODE`` (``dbt_manifest``, or ``dbt_ls``) and ``COSMOS_EXECUTION_MODE`` (``local``, or ``watcher``:
+one ``dbt build`` for the whole group, watched by one sensor per node) switch both choices without editing the
+DAGs; the benchmarks compare them (see ``benchmarks/cosmos.py``). The defaults are the ones in production.
 """
 
 from __future__ import annotations
@@ -24,9 +28,31 @@ PROFILE_CONFIG = ProfileConfig(
     target_name="dev",
     profile_mapping=PostgresUserPasswordProfileMapping(
         conn_id=WAREHOUSE_CONN_ID,
-        profile_args={"schema": "staging", "role": os.environ.get("DBT_ROLE", "transformer")},
+        # Threads as in profiles.yml: a task runs one node, but the watcher's single dbt build uses them all.
+        profile_args={
+            "schema": "staging",
+            "role": os.environ.get("DBT_ROLE", "transformer"),
+            "threads": int(os.environ.get("DBT_THREADS") or 4),
+        },
     ),
 )
+
+
+def load_mode() -> LoadMode:
+    """How the group is rendered at parse time: from the manifest (default) or from ``dbt ls``, which Cosmos
+    caches in an Airflow Variable per group until the project's files change."""
+    return LoadMode(os.environ.get("COSMOS_LOAD_MODE") or LoadMode.DBT_MANIFEST.value)
+
+
+def execution_mode() -> ExecutionMode:
+    """How the group runs: one dbt invocation per task (default), or Cosmos' watcher."""
+    return ExecutionMode(os.environ.get("COSMOS_EXECUTION_MODE") or ExecutionMode.LOCAL.value)
+
+
+def dbt_test_behavior(mode: ExecutionMode) -> TestBehavior:
+    """``dbt build`` per node where each task runs dbt itself; the watcher's producer already runs one ``dbt build``
+    for the group and has no per-node build operator, so its tests are watched after each node instead."""
+    return TestBehavior.AFTER_EACH if mode is ExecutionMode.WATCHER else TestBehavior.BUILD
 
 
 def dbt_docs_task(task_id: str = "dbt_docs") -> DbtDocsLocalOperator:
@@ -44,6 +70,7 @@ def dbt_docs_task(task_id: str = "dbt_docs") -> DbtDocsLocalOperator:
 def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
     """A task group running the selected dbt nodes: one ``dbt build`` task per model or snapshot (the node, then
     its tests, so a failing test stops everything downstream), and one per source freshness check."""
+    mode = execution_mode()
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
@@ -52,11 +79,11 @@ def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
             install_dbt_deps=False,
         ),
         profile_config=PROFILE_CONFIG,
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
+        execution_config=ExecutionConfig(execution_mode=mode, invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
+            load_method=load_mode(),
             select=select,
-            test_behavior=TestBehavior.BUILD,
+            test_behavior=dbt_test_behavior(mode),
             source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
             should_detach_multiple_parents_tests=True,
         ),

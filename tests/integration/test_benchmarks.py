@@ -13,7 +13,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from benchmarks import cosmos
 from benchmarks.tasks import LOAD_CONTENDERS
+from python_scripts.local_run import airflow_environment
 from python_scripts.settings import PROJECT_ROOT
 from tests.warehouse import TEST_WAREHOUSE_DB
 
@@ -63,3 +65,14 @@ def test_the_benchmark_refuses_the_configured_warehouse(tmp_path: Path):
     assert result.returncode == 2
     assert "refusing" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_the_cosmos_benchmark_times_one_dag_file_parse_in_a_fresh_interpreter(tmp_path: Path):
+    """The parse measurement alone (the run comparison takes minutes): the child renders the Cosmos group from
+    the manifest and reports its parse apart from the interpreter's start-up and Airflow's import."""
+    env = airflow_environment({**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "WAREHOUSE_DB": BENCH_DB})
+    measured = cosmos.parse_in_child("fakestore_ingest", {**env, **cosmos.PARSE_MODES["manifest"]}, tmp_path / "out")
+    assert measured["errors"] == {}
+    assert measured["tasks"] > 10  # extract, load, publish_bronze and the dbt nodes of the transform group
+    assert 0 < measured["parse_seconds"] < measured["process_seconds"]
+    assert measured["airflow_import_seconds"] > 0
