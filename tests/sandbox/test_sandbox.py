@@ -487,7 +487,9 @@ def test_a_large_response_streams(tmp_path):
     carts = orjson.loads(body)
     assert len(carts) == 200_000
     assert carts[-1]["id"] == 200_000
-    assert first_byte < total / 5
+    # A buffered response would send its first byte only after building the whole body (at about `total`);
+    # half of it leaves room for a busy machine.
+    assert first_byte < total / 2
 
 
 def test_a_date_range_of_a_large_data_set_is_found_without_a_scan():
