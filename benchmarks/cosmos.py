@@ -34,17 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import requests
 from psycopg import sql
 
+from benchmarks.common import run_dbt
 from python_scripts import airflow_services
+from python_scripts.airflow_rest import AirflowClient, free_port
 from python_scripts.db_init import apply_sql_init
 from python_scripts.local_run import VENV_BIN, prepare_airflow, run_dag, sources_or_sandbox
 from python_scripts.pipeline import ingest
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
 from python_scripts.sources import get_source
 from python_scripts.summary import _table as format_table
-from tests.e2e.airflow_rest import AirflowClient, free_port
 
 DAG_FILES = ("fakestore_ingest", "weather_ingest", "stocks_ingest", "orders_batch", "platform_health")
 RUN_DAG, SOURCE, GROUP = "fakestore_ingest", "fakestore", "transform"
@@ -57,7 +57,6 @@ PARSE_MODES = {
     "dbt ls cached": {"COSMOS_LOAD_MODE": "dbt_ls"},
 }
 RUN_TIMEOUT = 900
-API_ATTEMPTS = 5
 LOAD_TIME_SUFFIX = "loaded_at"
 TARGETS = {"parse_seconds": 1.0, "vs_dbt_ls": 5.0, "vs_dbt_build": 1.3}
 
@@ -100,19 +99,8 @@ def prepare_airflow_database(env: dict[str, str]) -> None:
 
 
 def dbt(env: dict[str, str], *args: str) -> float:
-    """Run the dbt CLI in the project copy; its wall seconds (interpreter start and parsing included)."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [str(VENV_BIN / "dbt"), *args],
-        cwd=env["DBT_PROJECT_DIR"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
-    return time.perf_counter() - started
+    """The dbt CLI in the project copy; its wall seconds."""
+    return run_dbt(args, env["DBT_PROJECT_DIR"], env)
 
 
 # --- parse ----------------------------------------------------------------------------------------------
@@ -249,27 +237,12 @@ def run_dags_test(env: dict[str, str]) -> dict[str, Any]:
     return group_span(env)
 
 
-class PatientClient(AirflowClient):
-    """The tests' REST client, asking a GET again when the API server answers 5xx: with four task processes on
-    two cores it now and then fails a request that succeeds a moment later."""
-
-    def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        for attempt in range(API_ATTEMPTS):
-            try:
-                return super().api(method, path, **kwargs)
-            except requests.HTTPError as exc:
-                if method != "GET" or exc.response.status_code < 500 or attempt == API_ATTEMPTS - 1:
-                    raise
-                time.sleep(2)
-        raise AssertionError("unreachable")
-
-
 @contextmanager
-def services(env: dict[str, str]) -> Iterator[PatientClient]:
+def services(env: dict[str, str]) -> Iterator[AirflowClient]:
     """The native services (``make airflow``) on a free port, stopped on exit; yields a logged-in REST client."""
     base_url = airflow_services.start(env, free_port())
     try:
-        yield PatientClient(base_url, airflow_services.ADMIN_USER, airflow_services.admin_password(env))
+        yield AirflowClient(base_url, airflow_services.ADMIN_USER, airflow_services.admin_password(env))
     finally:
         airflow_services.stop(env)
 

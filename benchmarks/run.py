@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only load|extract|cosmos] [--sizes N ...] [--profile]``
+"""``python -m benchmarks [--quick] [--only load|extract|dbt|cosmos] [--sizes N ...] [--profile]``
 
 For each size (carts; users and products follow, as the sandbox derives them) it starts the sandbox in a
 process of its own, extracts every cart into a temporary lake with the project's extraction, measures the
@@ -8,7 +8,9 @@ beforehand), psycopg2's execute_values and pandas' to_sql(method="multi"). Every
 process (benchmarks/tasks.py), so its peak RSS is its own.
 
 The benchmark drops and re-creates its own database (``--database``, default ``bench_warehouse``) from
-sql/init; it never touches the warehouse of the settings. The Cosmos benchmark (benchmarks/cosmos.py) runs
+sql/init; it never touches the warehouse of the settings. The dbt benchmark (benchmarks/dbt_incremental.py:
+incremental facts and marts against a full refresh after a 1% delta, at the largest size) runs in a database
+of its own (``--dbt-database``, default ``bench_dbt``). The Cosmos benchmark (benchmarks/cosmos.py) runs
 after the sizes, in the same database and its own Airflow metadata database (``--airflow-database``, default
 ``bench_airflow``). It prints the tables, writes the figures to ``benchmarks/results/<timestamp>.json`` and
 draws the chart (``docs/img/benchmarks.png`` for the full sizes).
@@ -19,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,17 +32,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from benchmarks import cosmos, report
+from benchmarks import cosmos, dbt_incremental, report
+from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress
 from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
-from python_scripts.db_init import apply_sql_init
 from python_scripts.local_run import sandbox
 from python_scripts.pipeline import Manifest, bronze_table
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
+PARTS = ("extract", "load", "dbt", "cosmos")
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 INTERVAL = {"interval_start": "2025-01-30T00:00:00+00:00", "interval_end": "2025-01-31T00:00:00+00:00"}
-RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 DOCS_CHART = PROJECT_ROOT / "docs" / "img" / "benchmarks.png"
 
 
@@ -51,10 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help=f"CI-sized run: {', '.join(map(str, QUICK_SIZES))} carts")
     parser.add_argument("--sizes", type=int, nargs="+", help=f"numbers of carts (default {FULL_SIZES})")
-    parser.add_argument(
-        "--only", choices=("load", "extract", "cosmos"), help="run one benchmark (extraction lands the data)"
-    )
+    parser.add_argument("--only", choices=PARTS, help="run one benchmark (extraction lands the data)")
     parser.add_argument("--database", default="bench_warehouse", help="the benchmark's own database (%(default)s)")
+    parser.add_argument("--dbt-database", default="bench_dbt", help="dbt: its own database (%(default)s)")
     parser.add_argument("--airflow-database", default="bench_airflow", help="Cosmos: its Airflow DB (%(default)s)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes (%(default)s)")
     parser.add_argument("--chart", type=Path, help=f"PNG path (default {DOCS_CHART} for the full sizes)")
@@ -76,13 +76,6 @@ def run_task(task: str, args: dict[str, Any], env: dict[str, str]) -> dict[str, 
     return {**json.loads(output), "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def prepare_database(settings: Settings) -> None:
-    """Drop and re-create the benchmark's database from sql/init, so every run starts from the same state."""
-    with psycopg.connect(settings.postgres.url("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.warehouse_db)))
-    apply_sql_init(settings, settings.warehouse_db)
-
-
 def empty_bronze(settings: Settings) -> None:
     """Empty the bronze table and the audit tables, and flush the previous contender's writes to disk."""
     with psycopg.connect(settings.warehouse_url, autocommit=True) as admin:
@@ -102,20 +95,20 @@ def bench_size(carts: int, parts: tuple[str, ...], env: dict[str, str], work_dir
     """Every measurement at one size."""
     settings = get_settings(env)
     task_args = {"carts": carts, **INTERVAL}
-    _progress(f"{carts:,} carts: extracting")
+    progress(f"{carts:,} carts: extracting")
     with sandbox(env, ("--carts", str(carts))) as url:
         extraction = run_task("extract", task_args, {**env, "FAKESTORE_BASE_URL": url})
     task_args["manifest"] = manifest = extraction.pop("manifest")
     size: dict[str, Any] = {"carts": carts, "records": extraction["records"]}
     if "extract" in parts:
-        _progress(f"{carts:,} carts: validation alone")
+        progress(f"{carts:,} carts: validation alone")
         size["extract"], size["validate"] = extraction, run_task("validate", task_args, env)
     if "load" in parts:
         rows_file = work_dir / "bronze-rows.copy"
         size["payload_mb"] = write_copy_rows(settings, Manifest(**manifest), rows_file) / 1e6
         size["load"] = {}
         for name in LOAD_CONTENDERS:
-            _progress(f"{carts:,} carts: bronze load by {name}")
+            progress(f"{carts:,} carts: bronze load by {name}")
             empty_bronze(settings)
             size["load"][name] = run_task(name, {**task_args, "rows_file": str(rows_file)}, env)
             loaded = count_bronze(settings)
@@ -126,41 +119,15 @@ def bench_size(carts: int, parts: tuple[str, ...], env: dict[str, str], work_dir
     return size
 
 
-def machine(settings: Settings) -> dict[str, Any]:
-    """What the figures were measured on."""
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
-    cpu = platform.processor() or platform.machine()
-    if cpuinfo.exists():
-        cpu = next(
-            (line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line), cpu
-        )
-    memory_gb = None
-    if meminfo.exists():
-        memory_gb = round(int(meminfo.read_text().split()[1]) / 1024**2, 1)
-    with psycopg.connect(settings.warehouse_url) as conn:
-        server = conn.execute("SHOW server_version").fetchone()[0]
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "postgresql": server.split()[0],
-    }
-
-
-def _progress(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
-    parts = (args.only,) if args.only else ("extract", "load", "cosmos")
+    parts = (args.only,) if args.only else PARTS
     user_settings = get_settings()
-    if args.database == user_settings.warehouse_db:
-        print(f"refusing to benchmark in the warehouse {args.database!r}: pick another --database", file=sys.stderr)
-        return 2
+    for option, database in (("--database", args.database), ("--dbt-database", args.dbt_database)):
+        if database == user_settings.warehouse_db:
+            print(f"refusing to benchmark in the warehouse {database!r}: pick another {option}", file=sys.stderr)
+            return 2
     if args.airflow_database == user_settings.airflow_db:
         print(f"refusing to use the Airflow database {args.airflow_database!r}: pick another", file=sys.stderr)
         return 2
@@ -184,11 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         for carts in sizes if {"extract", "load"} & set(parts) else ():
             results["sizes"].append(bench_size(carts, parts, env, Path(tmp)))
+        if "dbt" in parts:
+            progress(f"dbt: incremental against a full refresh at {max(sizes):,} carts")
+            results["dbt"] = dbt_incremental.bench_in_database(max(sizes), env, args.dbt_database, Path(tmp))
         if "cosmos" in parts:
-            results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, Path(tmp), _progress)
+            results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, Path(tmp), progress)
         results["load_average"]["end"] = os.getloadavg()[0]
         results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results["sizes"])
+    if "dbt" in results:
+        results["targets"] += dbt_incremental.targets(results["dbt"])
     if "cosmos" in results:
         results["targets"] += cosmos.targets(results["cosmos"])
 
@@ -205,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     if "extract" in parts:
         print("Extraction: HTTP stream -> parse -> validate -> lake (validation measured alone as well)\n")
         print(report.extraction_table(results["sizes"]) + "\n")
+    if "dbt" in results:
+        print("dbt: the incremental facts and marts after a 1% delta against a full refresh (dbt's own timings)\n")
+        print(dbt_incremental.delta_line(results["dbt"]) + "\n")
+        print(dbt_incremental.models_table(results["dbt"]) + "\n")
     if "cosmos" in results:
         print("Cosmos: parse of each DAG file in a fresh interpreter (median), by what renders the dbt group\n")
         print(cosmos.parse_table(results["cosmos"]) + "\n")

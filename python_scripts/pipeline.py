@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg import sql
 
 from python_scripts import audit
@@ -251,6 +252,17 @@ CREATE TABLE IF NOT EXISTS {table} (
     PRIMARY KEY (batch_id, record_no)
 )
 """
+# Incremental dbt models read the versions loaded since their last run: an index, not a scan of all of bronze.
+_BRONZE_LOADED_AT_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (loaded_at)"
+
+
+def ensure_bronze_table(conn: psycopg.Connection, source: str, entity: str) -> sql.Composed:
+    """Create the bronze table of a source entity and its index where missing; return the table's name."""
+    table = bronze_table(source, entity)
+    conn.execute(sql.SQL(_BRONZE_DDL).format(table=table))
+    index = sql.Identifier(f"{source}_{entity}_loaded_at_idx")
+    conn.execute(sql.SQL(_BRONZE_LOADED_AT_INDEX).format(index=index, table=table))
+    return table
 
 
 def create_bronze_tables(settings: Settings | None = None) -> list[str]:
@@ -263,7 +275,7 @@ def create_bronze_tables(settings: Settings | None = None) -> list[str]:
     with connect(settings, settings.loader_role, "elt-db-init") as conn:
         for source in SOURCES.values():
             for entity in source.entities:
-                conn.execute(sql.SQL(_BRONZE_DDL).format(table=bronze_table(source.name, entity)))
+                ensure_bronze_table(conn, source.name, entity)
                 created.append(f"bronze.{source.name}_{entity}")
     return created
 
@@ -291,7 +303,7 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
-                conn.execute(sql.SQL(_BRONZE_DDL).format(table=table))
+                ensure_bronze_table(conn, manifest.source, manifest.entity)
                 conn.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(table), (manifest.batch_id,))
                 conn.execute(
                     "DELETE FROM audit.rejected_records WHERE source = %s AND entity = %s AND batch_id = %s",

@@ -41,3 +41,44 @@
     {%- endset -%}
     {{ return(keys_to_rebuild(query, 'date')) }}
 {%- endmacro %}
+
+{#-
+    The carts an incremental model keyed on cart_id must recompute (one column, cart_id): those whose current
+    version in int_fakestore__carts, or a row of a relation of also_changed (each with cart_id and loaded_at),
+    was loaded after watermark, and those of the model's stored rows that fall in the validity window of a
+    version of dimension (an SCD2 model, matched on dimension_key at cart_at) created since.
+    (Each relation is read where it is needed rather than shared as a CTE: a CTE read twice is materialized
+    whole, which would defeat the indexes the delta relies on.)
+-#}
+{% macro carts_changed_since(watermark, dimension, dimension_key, also_changed=[]) -%}
+    select cart_id
+    from {{ ref('int_fakestore__carts') }}
+    where loaded_at > {{ watermark }}
+    {%- for relation in also_changed %}
+
+    union
+
+    select cart_id
+    from {{ relation }}
+    where loaded_at > {{ watermark }}
+    {%- endfor %}
+
+    union
+
+    select stored.cart_id
+    from {{ this }} as stored
+    inner join {{ dimension }} as new_versions
+        on
+            stored.{{ dimension_key }} = new_versions.{{ dimension_key }}
+            and stored.cart_at >= new_versions.valid_from
+            and stored.cart_at < new_versions.valid_to
+    where new_versions.loaded_at > {{ watermark }}
+{%- endmacro %}
+
+{#- The additive measures of a group of cart lines (fct_cart_items rows): carts, items, units, revenue. -#}
+{% macro cart_line_measures() -%}
+    count(distinct cart_id)::bigint as carts,
+    count(*)::bigint as items,
+    sum(quantity)::bigint as units,
+    coalesce(sum(line_revenue), 0)::numeric(14, 2) as revenue
+{%- endmacro %}

@@ -17,8 +17,8 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from python_scripts import airflow_services, process_groups
+from python_scripts.airflow_rest import AirflowClient, free_port
 from python_scripts.settings import DBT_DOCS_PATH, PROJECT_ROOT, dbt_docs_projects_json
-from tests.e2e.airflow_rest import AirflowClient, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from python_scripts import airflow_services
-from tests.e2e.airflow_rest import AirflowClient, free_port
+from python_scripts.airflow_rest import AirflowClient, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -20,24 +20,9 @@
 with
 
 {% if is_incremental() -%}
-    -- (The refs are repeated rather than shared as CTEs: a CTE read twice is materialized whole, which would
-    -- defeat the indexes this delta relies on.)
     changed_carts as (
 
-        select cart_id
-        from {{ ref('int_fakestore__carts') }}
-        where loaded_at > {{ watermark }}
-
-        union
-
-        select stored_lines.cart_id
-        from {{ this }} as stored_lines
-        inner join {{ ref('dim_products') }} as new_versions
-            on
-                stored_lines.product_id = new_versions.product_id
-                and stored_lines.cart_at >= new_versions.valid_from
-                and stored_lines.cart_at < new_versions.valid_to
-        where new_versions.loaded_at > {{ watermark }}
+        {{ carts_changed_since(watermark, ref('dim_products'), 'product_id') }}
 
     ),
 {%- endif %}

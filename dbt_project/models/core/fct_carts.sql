@@ -19,30 +19,11 @@
 with
 
 {% if is_incremental() -%}
-    -- (The refs are repeated rather than shared as CTEs: a CTE read twice is materialized whole, which would
-    -- defeat the indexes this delta relies on.)
     changed_carts as (
 
-        select cart_id
-        from {{ ref('int_fakestore__carts') }}
-        where loaded_at > {{ watermark }}
-
-        union
-
-        select cart_id
-        from {{ ref('fct_cart_items') }}
-        where loaded_at > {{ watermark }}
-
-        union
-
-        select stored_carts.cart_id
-        from {{ this }} as stored_carts
-        inner join {{ ref('dim_users') }} as new_versions
-            on
-                stored_carts.user_id = new_versions.user_id
-                and stored_carts.cart_at >= new_versions.valid_from
-                and stored_carts.cart_at < new_versions.valid_to
-        where new_versions.loaded_at > {{ watermark }}
+        {{ carts_changed_since(
+            watermark, ref('dim_users'), 'user_id', also_changed=[ref('fct_cart_items')]
+        ) }}
 
     ),
 {%- endif %}

@@ -27,14 +27,19 @@
 -- matches fct_carts (a cart changed hands).
 with
 
-current_users as (
+users as (
 
     select * from {{ ref('dim_users') }}
-    where
-        is_current
-        {% if is_incremental() -%}
-            and user_id = any({{ customers }})
-        {%- endif %}
+    {% if is_incremental() -%}
+        where user_id = any({{ customers }})
+    {%- endif %}
+
+),
+
+current_users as (
+
+    select * from users
+    where is_current
 
 ),
 

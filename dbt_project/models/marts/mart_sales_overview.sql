@@ -70,10 +70,7 @@ final as (
         cart_date,
         category,
         city,
-        count(distinct cart_id)::bigint as carts,
-        count(*)::bigint as items,
-        sum(quantity)::bigint as units,
-        coalesce(sum(line_revenue), 0)::numeric(14, 2) as revenue,
+        {{ cart_line_measures() }},
         count(distinct user_id)::bigint as distinct_customers,
         max(loaded_at) as last_loaded_at
     from cart_lines

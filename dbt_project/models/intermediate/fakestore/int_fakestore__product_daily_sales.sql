@@ -28,10 +28,7 @@ final as (
     select
         cart_date,
         product_id,
-        count(distinct cart_id)::bigint as carts,
-        count(*)::bigint as items,
-        sum(quantity)::bigint as units,
-        sum(line_revenue)::numeric(14, 2) as revenue,
+        {{ cart_line_measures() }},
         max(loaded_at) as last_loaded_at
     from cart_items
     group by cart_date, product_id
