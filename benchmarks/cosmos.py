@@ -12,7 +12,8 @@ fills it first).
 same data, in a warm warehouse (every run rebuilds the same data interval on unchanged data): the group's wall
 time is the span of its task instances in the metadata database. The group runs under ``airflow dags test``
 (one process, one task at a time) and under the native services (scheduler, LocalExecutor with four slots,
-triggerer) with ``ExecutionMode.LOCAL`` and ``ExecutionMode.WATCHER``; every run must leave identical marts.
+triggerer) with ``ExecutionMode.LOCAL`` and ``ExecutionMode.WATCHER``, and with ``DBT_TASK_GRANULARITY=group``
+(one freshness task and one ``dbt build`` for the group); every run must leave identical marts.
 
 Everything runs on a copy of the dbt project, parsed afresh (so a stale ``target/manifest.json`` cannot skew
 the figures), in the benchmark's warehouse and its own Airflow metadata database, both dropped and re-created.
@@ -260,10 +261,13 @@ def run_services(env: dict[str, str], execution_mode: str) -> dict[str, Any]:
     return group_span(env)
 
 
+GROUP_GRANULARITY = {"DBT_TASK_GRANULARITY": "group"}
 # Each contender: how it runs the group, whether the quick run includes it.
 CONTENDERS = {
     "LOCAL, dags test": (run_dags_test, True),
+    "LOCAL, one build per group, dags test": (lambda env: run_dags_test({**env, **GROUP_GRANULARITY}), True),
     "LOCAL, scheduler": (lambda env: run_services(env, "local"), False),
+    "LOCAL, one build per group, scheduler": (lambda env: run_services({**env, **GROUP_GRANULARITY}, "local"), False),
     "WATCHER, scheduler": (lambda env: run_services(env, "watcher"), True),
 }
 

@@ -29,8 +29,11 @@ _CREDENTIAL_PAIR = re.compile(
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)")
 
 # What a task id says about the step that failed: (suffix, what failed), first match wins. Cosmos names its
-# tasks after the dbt node: <source>_source runs `dbt source freshness`, <model>_model_build builds and tests.
+# tasks after the dbt node: <source>_source runs `dbt source freshness`, <model>_model_build builds and tests;
+# a group built in one task (DBT_TASK_GRANULARITY=group) has source_freshness and dbt_build.
 _STEPS = (
+    ("source_freshness", "Data freshness breach: a source freshness check of the group failed (stale or missing data)"),
+    ("dbt_build", "dbt build of the group failed: a model, snapshot or test (see the log for which)"),
     ("_source", "Data freshness breach: the dbt source freshness check of `{node}` failed (stale or missing data)"),
     ("_model_build", "dbt build of model `{node}` failed: the model or one of its tests"),
     ("_snapshot_build", "dbt build of snapshot `{node}` failed: the snapshot or one of its tests"),

@@ -5,7 +5,10 @@ worker through dbt's Python runner; the profile comes from the Airflow connectio
 
 ``COSMOS_LOAD_MODE`` (``dbt_manifest``, or ``dbt_ls``) and ``COSMOS_EXECUTION_MODE`` (``local``, or ``watcher``:
 one ``dbt build`` for the whole group, watched by one sensor per node) switch both choices without editing the
-DAGs; the benchmarks compare them (see ``benchmarks/cosmos.py``). The defaults are the ones in production.
+DAGs. ``DBT_TASK_GRANULARITY=group`` trades the task per node for two tasks per group: the source freshness
+checks, then one ``dbt build`` of the whole selection (dbt's start-up paid once, not per node; a failure retries
+the whole build). The benchmarks compare them (see ``benchmarks/cosmos.py``). The defaults are the ones in
+production.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from airflow.sdk import TaskGroup
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, SourceRenderingBehavior, TestBehavior
-from cosmos.operators.local import DbtDocsLocalOperator
+from cosmos.operators.local import DbtBuildLocalOperator, DbtDocsLocalOperator, DbtSourceLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from python_scripts.settings import get_settings
@@ -49,6 +53,14 @@ def execution_mode() -> ExecutionMode:
     return ExecutionMode(os.environ.get("COSMOS_EXECUTION_MODE") or ExecutionMode.LOCAL.value)
 
 
+def task_granularity() -> str:
+    """``node`` (default): one task per dbt node; ``group``: one freshness task and one build task per group."""
+    granularity = os.environ.get("DBT_TASK_GRANULARITY") or "node"
+    if granularity not in ("node", "group"):
+        raise ValueError(f"DBT_TASK_GRANULARITY must be node or group, not {granularity!r}")
+    return granularity
+
+
 def dbt_test_behavior(mode: ExecutionMode) -> TestBehavior:
     """``dbt build`` per node where each task runs dbt itself; the watcher's producer already runs one ``dbt build``
     for the group and has no per-node build operator, so its tests are watched after each node instead."""
@@ -64,12 +76,28 @@ def dbt_docs_task(task_id: str = "dbt_docs") -> DbtDocsLocalOperator:
         invocation_mode=InvocationMode.DBT_RUNNER,
         install_deps=False,
         dbt_cmd_flags=["--target-path", get_settings().dbt_docs_dir],
+        pre_execute=prepare_dbt,
     )
 
 
-def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
+def prepare_dbt(context) -> None:
+    """Before each dbt task: what running dbt inside the task's process needs (see python_scripts.dbt_runtime)."""
+    from python_scripts.dbt_runtime import prepare_in_process_dbt
+
+    prepare_in_process_dbt()
+
+
+# Every dbt task of a group: one instance of each at a time across runs of the DAG, so concurrent runs (a
+# backfill) never build the same relation at once, while independent nodes of one run still run in parallel.
+DBT_TASK_ARGS = {"max_active_tis_per_dag": 1, "retries": 1}
+
+
+def dbt_task_group(group_id: str, select: list[str]) -> TaskGroup:
     """A task group running the selected dbt nodes: one ``dbt build`` task per model or snapshot (the node, then
-    its tests, so a failing test stops everything downstream), and one per source freshness check."""
+    its tests, so a failing test stops everything downstream), and one per source freshness check; or, with
+    ``DBT_TASK_GRANULARITY=group``, the freshness checks and one ``dbt build`` of the selection."""
+    if task_granularity() == "group":
+        return dbt_build_group(group_id, select)
     mode = execution_mode()
     return DbtTaskGroup(
         group_id=group_id,
@@ -87,8 +115,25 @@ def dbt_task_group(group_id: str, select: list[str]) -> DbtTaskGroup:
             source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
             should_detach_multiple_parents_tests=True,
         ),
-        # One instance of each dbt node at a time across runs of the DAG: concurrent runs (a backfill) never
-        # build the same relation at once, while independent nodes of one run still run in parallel.
-        operator_args={"max_active_tis_per_dag": 1},
-        default_args={"retries": 1},
+        operator_args={"max_active_tis_per_dag": DBT_TASK_ARGS["max_active_tis_per_dag"], "pre_execute": prepare_dbt},
+        default_args={"retries": DBT_TASK_ARGS["retries"]},
     )
+
+
+def dbt_build_group(group_id: str, select: list[str]) -> TaskGroup:
+    """Two tasks: ``dbt source freshness`` of the selection's sources (a stale source stops the build, as in the
+    per-node group), then one ``dbt build`` of the selection in dependency order on dbt's threads."""
+    common = {
+        "project_dir": DBT_PROJECT_DIR,
+        "profile_config": PROFILE_CONFIG,
+        "invocation_mode": InvocationMode.DBT_RUNNER,
+        "install_deps": False,
+        "select": select,
+        "pre_execute": prepare_dbt,
+        **DBT_TASK_ARGS,
+    }
+    with TaskGroup(group_id=group_id) as group:
+        DbtSourceLocalOperator(task_id="source_freshness", **common) >> DbtBuildLocalOperator(
+            task_id="dbt_build", **common
+        )
+    return group

@@ -34,6 +34,11 @@ PARSE = textwrap.dedent(
                 "tags": sorted(dag.tags),
                 "doc": bool(dag.doc_md),
                 "tasks": len(dag.tasks),
+                "dbt_tasks": {
+                    t.task_id: sorted(t.upstream_task_ids)
+                    for t in dag.tasks
+                    if type(t).__module__.startswith("cosmos.")
+                },
                 "outlets": sorted(o.name for t in dag.tasks for o in t.outlets),
                 "notified_tasks": sorted(t.task_id for t in dag.tasks if t.on_failure_callback),
             }
@@ -44,20 +49,21 @@ PARSE = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def parsed(tmp_path_factory):
+def parse_dag_folder(home, **environ: str) -> dict:
+    """The DAG folder parsed in a fresh interpreter (see PARSE), with environ on top of the settings'."""
     import json
 
     env = airflow_environment()
     env.update(
         {
-            "AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow_home")),
+            "AIRFLOW_HOME": str(home),
             "POSTGRES_URL": "postgresql://nobody@127.0.0.1:1/",
             "FAKESTORE_BASE_URL": "http://127.0.0.1:1",
             # No alert channel configured (empty counts as unset).
             "ALERT_SLACK_WEBHOOK_URL": "",
             "ALERT_EMAIL_TO": "",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///" + str(tmp_path_factory.mktemp("meta") / "a.db"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///" + str(home / "a.db"),
+            **environ,
         }
     )
     result = subprocess.run(
@@ -70,6 +76,11 @@ def parsed(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    return parse_dag_folder(tmp_path_factory.mktemp("airflow_home"))
 
 
 def test_there_are_dag_files():
@@ -113,3 +124,19 @@ def test_ingest_dags_publish_one_asset_per_bronze_table(parsed):
     outlets = {uri for dag in parsed["dags"].values() for uri in dag["outlets"]}
     expected = {f"bronze.{name}_{entity}" for name, source in SOURCES.items() for entity in source.entities}
     assert outlets == expected
+
+
+def test_by_default_each_dbt_node_is_a_task(parsed):
+    dbt_tasks = parsed["dags"]["fakestore_ingest"]["dbt_tasks"]
+    assert "transform.fct_cart_items_model_build" in dbt_tasks
+    assert "transform.fakestore_carts_source" in dbt_tasks
+    assert len(dbt_tasks) > 10
+
+
+def test_with_group_granularity_each_group_is_a_freshness_task_then_one_build(tmp_path):
+    parsed = parse_dag_folder(tmp_path, DBT_TASK_GRANULARITY="group")
+    assert parsed["errors"] == {}
+    for dag_id, group in (("fakestore_ingest", "transform"), ("platform_health", "health_views")):
+        dbt_tasks = {task: up for task, up in parsed["dags"][dag_id]["dbt_tasks"].items() if task.startswith(group)}
+        assert set(dbt_tasks) == {f"{group}.source_freshness", f"{group}.dbt_build"}, dag_id
+        assert dbt_tasks[f"{group}.dbt_build"] == [f"{group}.source_freshness"]

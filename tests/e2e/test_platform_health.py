@@ -1,5 +1,7 @@
 """platform_health end to end through Airflow: the pipeline-health views created over the audit trail, and
-the dbt docs generated with the warehouse's catalog into ``DBT_DOCS_DIR``."""
+the dbt docs generated with the warehouse's catalog into ``DBT_DOCS_DIR``. The DAG runs with
+``DBT_TASK_GRANULARITY=group`` (its dbt group as one freshness task and one ``dbt build``); the ingest DAGs'
+tests run the default, one task per dbt node."""
 
 from __future__ import annotations
 
@@ -23,11 +25,17 @@ def ran(dag_env, wh, api, tmp_path_factory) -> dict:
     """One orders batch ingested into an empty warehouse, then the DAG with its own docs folder."""
     wh.reset()
     docs = tmp_path_factory.mktemp("dbt_docs")
-    env = {**dag_env, "DBT_DOCS_DIR": str(docs)}
+    env = {**dag_env, "DBT_DOCS_DIR": str(docs), "DBT_TASK_GRANULARITY": "group"}
     api.clear_faults()
     loaded = ingest("orders", "orders", *INTERVAL, settings=get_settings({**env, "LAKE_URL": str(docs.parent)}))
-    run_dag("platform_health", "2025-01-20", env)
-    return {"docs": docs, "loaded": loaded["loaded"]}
+    log = run_dag("platform_health", "2025-01-20", env)
+    return {"docs": docs, "loaded": loaded["loaded"], "log": log}
+
+
+def test_the_dbt_group_ran_as_one_freshness_task_and_one_build(ran):
+    assert "health_views.source_freshness" in ran["log"]
+    assert "health_views.dbt_build" in ran["log"]
+    assert "_model_build" not in ran["log"]
 
 
 def test_the_health_views_summarise_the_audit_trail(ran, wh):

@@ -61,6 +61,8 @@ def test_the_alert_names_the_dag_task_date_error_and_log():
         ("transform.fct_orders_model_build", "dbt build of model `fct_orders` failed"),
         ("transform.dim_users_snapshot_build", "dbt build of snapshot `dim_users`"),
         ("transform.assert_mart_reconciles_test", "dbt test `assert_mart_reconciles` failed"),
+        ("transform.source_freshness", "Data freshness breach: a source freshness check of the group"),
+        ("transform.dbt_build", "dbt build of the group failed"),
         ("extract", "Extract from the source API"),
         ("load", "Load from the lake into bronze"),
         ("something_else", "Task `something_else` failed"),
