@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import logging
+import queue
 import struct
 import sys
 import time
@@ -24,6 +25,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from python_scripts import audit
 from python_scripts.db import connect
@@ -381,13 +383,23 @@ def _copy_rejects(conn, lake, manifest: Manifest) -> set[int]:
     return rejected_nos
 
 
+class _QueuedCopyWriter(QueuedLibpqWriter):
+    """psycopg's queued COPY writer: a thread sends each chunk to the server while this one reads and encodes
+    the next, so the client's work overlaps the server's instead of adding to it. With a short queue: the
+    client outpaces the server, and psycopg's default of 1,024 chunks would hold most of a batch in memory."""
+
+    def __init__(self, cursor: psycopg.Cursor, queued_chunks: int = 4):
+        super().__init__(cursor)
+        self._queue = queue.Queue(maxsize=queued_chunks)
+
+
 def _copy_bronze(conn, lake, manifest: Manifest, table, rejected_nos: set[int]) -> tuple[int, int]:
     """Stream the raw object into the bronze table with COPY, skipping quarantined records."""
     raw_count = loaded = 0
     with (
         open_lines_reader(lake, manifest.raw_key) as stream,
         conn.cursor() as cur,
-        cur.copy(bronze_copy_sql(table)) as copy,
+        cur.copy(bronze_copy_sql(table), writer=_QueuedCopyWriter(cur)) as copy,
     ):
         lines = iter_lines(stream)
         envelope = _read_envelope(lines, manifest, manifest.raw_key)
