@@ -96,7 +96,7 @@ class LocalLake:
 
 
 class S3Lake:
-    """A bucket and prefix on S3 or any S3-compatible endpoint (MinIO, Ceph, moto).
+    """A bucket and prefix on S3 or any S3-compatible endpoint (SeaweedFS, Ceph, moto).
 
     The object is spooled to a local temporary file and uploaded on close; S3 makes an object visible
     only when its upload completes, so readers never see half of it.
@@ -145,6 +145,29 @@ class S3Lake:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def ensure_bucket(self, versioning: bool = True) -> bool:
+        """Create the bucket if it is missing, with versioning on as Terraform sets it; True if it was created.
+
+        Idempotent: an existing bucket (owned by these credentials) is left as it is but for versioning.
+        """
+        from botocore.exceptions import ClientError
+
+        created = False
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket", "NotFound"}:
+                raise
+            try:
+                self.client.create_bucket(Bucket=self.bucket)
+                created = True
+            except ClientError as race:
+                if race.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                    raise
+        if versioning:
+            self.client.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
+        return created
 
 
 def lake_from_url(url: str, endpoint_url: str | None = None) -> LocalLake | S3Lake:
@@ -198,3 +221,26 @@ def iter_lines(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
         yield from lines
     if tail:
         yield tail
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m python_scripts.lake ensure-bucket`: create the bucket of an s3:// LAKE_URL (lake-init)."""
+    import argparse
+
+    from python_scripts.settings import get_settings
+
+    parser = argparse.ArgumentParser(description="Provision the lake's bucket.")
+    parser.add_argument("action", choices=("ensure-bucket",))
+    parser.add_argument("--no-versioning", action="store_true", help="leave the bucket's versioning as it is")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
+    if not isinstance(lake, S3Lake):
+        parser.error(f"LAKE_URL is not an s3:// URL: {settings.lake_url}")
+    created = lake.ensure_bucket(versioning=not args.no_versioning)
+    print(f"bucket {lake.bucket}: {'created' if created else 'already there'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,7 +8,7 @@ locals {
 resource "aws_s3_bucket" "lake" {
   #checkov:skip=CKV_AWS_18:Server access logging needs a separate log bucket; out of scope for a dev lake (CloudTrail data events cover audits).
   #checkov:skip=CKV_AWS_144:Cross-region replication is out of scope for a dev lake; versioning covers accidental overwrites.
-  #checkov:skip=CKV_AWS_145:SSE-S3 by default so MinIO and LocalStack work without KMS; SSE-KMS when var.kms_key_arn is set.
+  #checkov:skip=CKV_AWS_145:SSE-S3 by default so SeaweedFS and LocalStack work without KMS; SSE-KMS when var.kms_key_arn is set.
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
 }

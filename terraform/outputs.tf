@@ -14,7 +14,7 @@ output "lake_url" {
 }
 
 output "pipeline_policy_json" {
-  description = "The pipeline's least-privilege policy (also usable as a MinIO policy)."
+  description = "The pipeline's least-privilege policy (also usable as an identity policy on S3-compatible servers)."
   value       = data.aws_iam_policy_document.pipeline.json
 }
 

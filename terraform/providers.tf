@@ -1,12 +1,12 @@
 locals {
-  # A custom endpoint (MinIO, LocalStack) instead of AWS.
+  # A custom endpoint (SeaweedFS, LocalStack) instead of AWS.
   custom_endpoint = var.s3_endpoint != ""
 }
 
 provider "aws" {
   region = var.region
 
-  # Against MinIO or LocalStack: path-style URLs and no calls to AWS-only services (STS, IMDS).
+  # Against SeaweedFS or LocalStack: path-style URLs and no calls to AWS-only services (STS, IMDS).
   s3_use_path_style           = local.custom_endpoint
   skip_credentials_validation = local.custom_endpoint
   skip_metadata_api_check     = local.custom_endpoint

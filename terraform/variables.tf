@@ -9,7 +9,7 @@ variable "bucket_name" {
 }
 
 variable "region" {
-  description = "AWS region (any value for MinIO; LocalStack uses us-east-1 by default)."
+  description = "AWS region (any value for SeaweedFS; LocalStack uses us-east-1 by default)."
   type        = string
   default     = "us-east-1"
 }
@@ -24,7 +24,7 @@ variable "tags" {
 }
 
 variable "s3_endpoint" {
-  description = "Custom S3 endpoint, e.g. http://127.0.0.1:9000 (MinIO) or http://localhost:4566 (LocalStack). Empty: AWS."
+  description = "Custom S3 endpoint, e.g. http://127.0.0.1:8333 (SeaweedFS) or http://localhost:4566 (LocalStack). Empty: AWS."
   type        = string
   default     = ""
 }
@@ -83,13 +83,13 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "enable_eventbridge_notifications" {
-  description = "Send the bucket's object events to Amazon EventBridge (no cost without rules). Set false on MinIO."
+  description = "Send the bucket's object events to Amazon EventBridge (no cost without rules). Set false on SeaweedFS."
   type        = bool
   default     = true
 }
 
 variable "create_iam_policy" {
-  description = "Create the pipeline's IAM policy (AWS, LocalStack). Set false on MinIO, which has no IAM API."
+  description = "Create the pipeline's IAM policy (AWS, LocalStack). Set false on SeaweedFS, which has no AWS IAM API."
   type        = bool
   default     = true
 }

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from python_scripts.lake import S3Lake, iter_lines, lake_from_url, open_lines_reader, open_lines_writer
+from python_scripts.airflow_rest import free_port
+from python_scripts.lake import S3Lake, iter_lines, lake_from_url, main, open_lines_reader, open_lines_writer
 from python_scripts.pipeline import extract_to_lake, load_from_lake
 
 BUCKET = "lake-test"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +105,22 @@ def test_pipeline_through_s3_and_rerun(s3_env, s3_endpoint, monkeypatch, warehou
         "lake/raw/fakestore/carts/2025/01/15/20250115T000000Z_20250116T000000Z.json.gz",
         "lake/rejected/fakestore/carts/2025/01/15/20250115T000000Z_20250116T000000Z.json.gz",
     ]
+
+
+def test_ensure_bucket_creates_it_versioned_once_and_is_idempotent(monkeypatch, s3_endpoint):
+    """What the Docker stack's lake-init runs: `python -m python_scripts.lake ensure-bucket`."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("LAKE_URL", "s3://provisioned-lake/lake")
+    monkeypatch.setenv("S3_ENDPOINT_URL", s3_endpoint)
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    assert main(["ensure-bucket"]) == 0
+    assert client.get_bucket_versioning(Bucket="provisioned-lake")["Status"] == "Enabled"
+    client.put_object(Bucket="provisioned-lake", Key="lake/kept.json", Body=b"{}")
+    lake = lake_from_url("s3://provisioned-lake/lake", s3_endpoint)
+    assert lake.ensure_bucket() is False
+    assert lake.exists("kept.json")
+    monkeypatch.setenv("LAKE_URL", "data/lake")  # a local lake has no bucket to provision
+    with pytest.raises(SystemExit):
+        main(["ensure-bucket"])
