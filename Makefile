@@ -77,8 +77,8 @@ s3-gateway-up: ## Start Ceph radosgw as an S3 endpoint on 127.0.0.1:S3GW_PORT (a
 s3-gateway-down: ## Stop the radosgw S3 endpoint, leaving no process behind, and delete its data
 	@bash tests/s3_gateway/radosgw.sh stop $(S3GW_DIR)
 
-test-fast: install db-up ## Tests without the Airflow end-to-end runs
-	$(BIN)/python -m pytest -m "not e2e"
+test-fast: install db-up ## Tests without the Airflow end-to-end runs and the Docker stack
+	$(BIN)/python -m pytest -m "not e2e and not stack"
 
 test-reliability: install db-up test-tools ## The fault, crash, privilege and secrets suites and the real S3 tier
 	$(BIN)/python -m pytest tests/reliability tests/s3_gateway
@@ -151,24 +151,31 @@ metrics-stop: $(STAMP) ## Stop the native Prometheus and exporter, leaving no pr
 clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv and databases)
 	rm -rf data .airflow dbt_project/target dbt_project/logs
 
-# --- Docker Compose stack (needs a Docker engine and the secrets of airflow/compose.env.example in .env) ---
+# --- Docker Compose stack (needs a Docker engine with Compose v2; docs/docker-stack.md) ----------------------
+# `docker compose`, or e.g. COMPOSE=docker-compose for a standalone Compose v2. The helper is standard-library
+# Python, so the stack needs no virtualenv.
 COMPOSE ?= docker compose
+STACK = COMPOSE="$(COMPOSE)" $(or $(shell command -v $(PYTHON) 2>/dev/null),python3) -m python_scripts.stack
 
-up: ## Build and start the Docker stack, wait until healthy, print the URLs
-	$(COMPOSE) up -d --build --wait
-	@echo "Airflow UI    http://localhost:$${AIRFLOW_HOST_PORT:-8080}  (user $${AIRFLOW_ADMIN_USER:-admin}, password: AIRFLOW_ADMIN_PASSWORD in .env)"
-	@echo "MinIO console http://localhost:$${MINIO_CONSOLE_HOST_PORT:-9001}  (MINIO_ROOT_USER / MINIO_ROOT_PASSWORD in .env)"
+.PHONY: secrets test-stack
+
+secrets: ## Write a random value into .env for every secret the Docker stack needs and .env lacks
+	@$(STACK) secrets
+
+up: ## Build and start the Docker stack (secrets generated at a terminal), wait until healthy, print the URLs
+	@$(STACK) up
 
 up-monitoring: ## The Docker stack plus Prometheus, Grafana and the exporters (set AIRFLOW_STATSD_ON=true in .env)
-	$(COMPOSE) --profile monitoring up -d --build --wait
-	@echo "Grafana       http://localhost:$${GRAFANA_HOST_PORT:-3000}  (admin, password: GRAFANA_ADMIN_PASSWORD in .env)"
-	@echo "Prometheus    http://localhost:$${PROMETHEUS_HOST_PORT:-9090}"
+	@$(STACK) up --profile monitoring
 
 down: ## Stop the Docker stack (volumes and data are kept)
-	$(COMPOSE) down
+	@$(STACK) down
 
-clean: ## Stop the Docker stack and delete its volumes (warehouse, metadata, MinIO data)
-	$(COMPOSE) --profile '*' down --volumes --remove-orphans
+clean: ## Stop the Docker stack and delete its volumes (warehouse, metadata, lake)
+	@$(STACK) clean
+
+test-stack: install ## The Docker stack tier alone: engine, stand-in images, make up, DAG runs, down, clean
+	$(BIN)/python -m pytest tests/stack
 
 psql: ## psql into the stack's warehouse (as the admin from .env)
 	$(COMPOSE) exec postgres psql -U postgres -d warehouse
