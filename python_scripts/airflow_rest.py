@@ -47,24 +47,34 @@ class AirflowClient:
             time.sleep(1)
         raise TimeoutError(f"{dag_id} was not serialized by the dag-processor within {timeout} s")
 
-    def run_dag(self, dag_id: str, logical_date: str, conf: dict | None = None, timeout: float = 420) -> dict:
-        """Unpause the DAG, trigger a run for ``logical_date`` and poll it to an end state; the run's JSON with
-        ``task_states`` added. A run left for the same date by an earlier session is deleted first (the metadata
-        database outlives test sessions)."""
+    def trigger(self, dag_id: str, logical_date: str, conf: dict | None = None) -> str:
+        """Unpause the DAG and trigger a run for ``logical_date``; its run id. A run left for the same date by an
+        earlier session is deleted first (the metadata database outlives test sessions)."""
         self.wait_for_dag(dag_id)
         window = {"logical_date_gte": logical_date, "logical_date_lte": logical_date}
         for stale in self.api("GET", f"/dags/{dag_id}/dagRuns", params=window).json()["dag_runs"]:
             self.api("DELETE", f"/dags/{dag_id}/dagRuns/{stale['dag_run_id']}")
         self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
         body = {"logical_date": logical_date, "conf": conf or {}}
-        run_id = self.api("POST", f"/dags/{dag_id}/dagRuns", json=body).json()["dag_run_id"]
+        return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body).json()["dag_run_id"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 420) -> dict:
+        """Poll the run to an end state (or the timeout); the run's JSON with ``task_states`` and
+        ``task_instances`` added."""
         deadline = time.monotonic() + timeout
         while True:
             run = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()
             if run["state"] in {"success", "failed"} or time.monotonic() > deadline:
                 break
             time.sleep(3)
-        tasks = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        tasks = self.task_instances(dag_id, run_id)
         run["task_states"] = {(t["task_id"], t["map_index"]): t["state"] for t in tasks}
         run["task_instances"] = tasks
         return run
+
+    def run_dag(self, dag_id: str, logical_date: str, conf: dict | None = None, timeout: float = 420) -> dict:
+        """Trigger a run for ``logical_date`` and poll it to an end state (see trigger and wait_for_run)."""
+        return self.wait_for_run(dag_id, self.trigger(dag_id, logical_date, conf), timeout)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives from outside Python: Chromium (the Airflow UI in a real browser),
-# docker-compose (renders the compose file without a Docker engine), Ceph's radosgw with a monitor and an
-# OSD (the real S3 gateway of tests/s3_gateway), and Prometheus with its PostgreSQL exporter (tests/monitoring).
+# Debian packages the test suite drives from outside Python: Chromium (the Airflow UI in a real browser), Ceph's
+# radosgw with a monitor and an OSD (the real S3 gateway of tests/s3_gateway), and Prometheus with its PostgreSQL
+# exporter (tests/monitoring). The Docker engine of tests/stack is tests/stack/engine.sh's.
 # Installed with apt where missing and allowed (root); elsewhere it says what to install, and the tests that
 # need a tool say so when they run.
 set -euo pipefail
 
 missing=()
-for pair in "chromium:chromium" "docker-compose:docker-compose" "radosgw:radosgw" "ceph-mon:ceph-mon" \
+for pair in "chromium:chromium" "radosgw:radosgw" "ceph-mon:ceph-mon" \
   "ceph-osd:ceph-osd" "prometheus:prometheus" "prometheus-postgres-exporter:prometheus-postgres-exporter"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done

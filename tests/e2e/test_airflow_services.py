@@ -6,28 +6,21 @@ Cosmos' plugin, stop the services, and check that no process of theirs is left."
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
 
 from python_scripts import airflow_services, process_groups
 from python_scripts.airflow_rest import AirflowClient, free_port
 from python_scripts.settings import DBT_DOCS_PATH, PROJECT_ROOT, dbt_docs_projects_json
+from tests.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
 
 pytestmark = pytest.mark.e2e
 
 DAG_ID = "orders_batch"
 LOGICAL_DATE = "2025-01-11T00:00:00Z"
-# Kept after the session for a look at what the browser saw (the folder is not versioned).
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
-# Upper bound of every browser wait, in milliseconds.
-UI_TIMEOUT = 30_000
 
 
 def processes_with(marker: str) -> list[int]:
@@ -91,49 +84,19 @@ def test_bronze_and_marts_are_filled(dag_run, wh, api):
     assert wh.execute("SELECT sum(orders) FROM marts.mart_order_status").fetchone()[0] == orders
 
 
-@pytest.fixture
-def ui_page():
-    """A page of headless Chromium: Debian's package, as Playwright cannot download its own browser here."""
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("chromium is not installed: run `make browser` (apt-get install --no-install-recommends chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], timeout=UI_TIMEOUT)
+def test_the_ui_shows_the_run_in_the_grid(services, dag_run, dag_env):
+    with browser_page() as page:
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(UI_TIMEOUT)
-            page.set_default_navigation_timeout(UI_TIMEOUT)
-            yield page
+            log_in(page, services["base_url"], airflow_services.ADMIN_USER, airflow_services.admin_password(dag_env))
+            expect_successful_run_in_grid(
+                page,
+                services["base_url"],
+                DAG_ID,
+                dag_run["dag_run_id"],
+                ("extract", "load", "publish_bronze", "transform"),
+            )
         finally:
-            browser.close()
-
-
-def test_the_ui_shows_the_run_in_the_grid(services, dag_run, dag_env, ui_page):
-    base, run_id, page = services["base_url"], dag_run["dag_run_id"], ui_page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        # Not logged in, the UI sends the browser to the simple auth manager's login form (/auth/login?next=/).
-        page.goto(base)
-        expect(page).to_have_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT)
-        page.locator("input[name=username]").fill(airflow_services.ADMIN_USER)
-        page.locator("input[name=password]").fill(airflow_services.admin_password(dag_env))
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_test_id("nav-sidebar")).to_be_visible(timeout=UI_TIMEOUT)
-        expect(page).not_to_have_url(re.compile(r"/auth/login"), timeout=UI_TIMEOUT)
-
-        # The run's page: the grid (the default view) beside the run's details.
-        page.goto(f"{base}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}")
-        header = page.get_by_test_id("header-card")
-        expect(header).to_contain_text(run_id, timeout=UI_TIMEOUT)
-        expect(header.get_by_test_id("state-badge")).to_have_text("Success", timeout=UI_TIMEOUT)
-        for task_id in ("extract", "load", "publish_bronze", "transform"):
-            # The task's name in the grid's left column, and its cell in the run's column.
-            expect(page.get_by_test_id(f"task-{task_id}")).to_contain_text(task_id, timeout=UI_TIMEOUT)
-            cell = page.get_by_test_id(f"grid-{run_id}-{task_id}")
-            expect(cell.get_by_test_id("task-state-badge")).to_be_visible(timeout=UI_TIMEOUT)
-        expect(page.get_by_test_id("error-alert")).to_have_count(0, timeout=UI_TIMEOUT)
-    finally:
-        page.screenshot(path=ARTIFACTS / "airflow_grid.png", full_page=True, timeout=UI_TIMEOUT)
+            screenshot(page, "airflow_grid.png")
 
 
 def test_the_dbt_docs_are_served_through_the_api_server(services, dag_run, dag_env, docs_dir):

@@ -1,0 +1,79 @@
+"""What the Fake Store marts should hold, computed from the sandbox's responses, and table checksums to compare
+two states of the warehouse: shared by the end-to-end tests that run the Fake Store pipeline (natively and in
+the Docker stack). ``wh`` is anything with psycopg's ``execute``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from psycopg import sql
+
+
+def qualified(table: str) -> sql.Identifier:
+    """``schema.name`` as a quoted identifier."""
+    return sql.Identifier(*table.split("."))
+
+
+# Bronze load times that the incremental models carry as their watermark: a rerun reloads bronze, so they move.
+WATERMARKS = {"loaded_at", "last_loaded_at"}
+
+
+def checksum(wh, table: str) -> tuple[int, str]:
+    """Row count and an order-independent md5 of the rows, watermark columns left out."""
+    schema, name = table.split(".")
+    columns = [
+        column
+        for (column,) in wh.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+            " ORDER BY ordinal_position",
+            (schema, name),
+        )
+        if column not in WATERMARKS
+    ]
+    row = sql.SQL("({})::text").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+    return wh.execute(
+        sql.SQL("SELECT count(*), md5(coalesce(string_agg({row}, '|' ORDER BY {row}), '')) FROM {table}").format(
+            row=row, table=qualified(table)
+        )
+    ).fetchone()
+
+
+def bronze_checksum(wh, table: str) -> tuple[int, str]:
+    # loaded_at and extracted_at are wall-clock by design; everything else must be identical.
+    return wh.execute(
+        sql.SQL(
+            "SELECT count(*), md5(string_agg(batch_id || record_no || record_hash || payload::text, '|' "
+            "ORDER BY batch_id, record_no)) FROM {}"
+        ).format(qualified(table))
+    ).fetchone()
+
+
+def sales_overview_from_api(api, window: dict) -> dict[tuple, tuple]:
+    """mart_sales_overview computed independently from the sandbox's responses."""
+    products = {p["id"]: p for p in api.get("/products")}
+    users = {u["id"]: u for u in api.get("/users")}
+    groups: dict[tuple, dict] = defaultdict(
+        lambda: {"carts": set(), "items": 0, "units": 0, "revenue": Decimal(0), "customers": set()}
+    )
+    for cart in api.get("/carts", **window):
+        city = users[cart["userId"]]["address"]["city"].strip().lower()
+        for line in cart["products"]:
+            product = products[line["productId"]]
+            group = groups[(cart["date"][:10], product["category"].strip().lower(), city)]
+            group["carts"].add(cart["id"])
+            group["items"] += 1
+            group["units"] += line["quantity"]
+            group["revenue"] += line["quantity"] * Decimal(str(product["price"]))
+            group["customers"].add(cart["userId"])
+    return {
+        key: (len(g["carts"]), g["items"], g["units"], g["revenue"], len(g["customers"])) for key, g in groups.items()
+    }
+
+
+def sales_overview_from_mart(wh) -> dict[tuple, tuple]:
+    rows = wh.execute(
+        "SELECT cart_date::text, category, city, carts, items, units, revenue, distinct_customers "
+        "FROM marts.mart_sales_overview"
+    ).fetchall()
+    return {row[:3]: row[3:] for row in rows}
