@@ -51,6 +51,8 @@ def engine() -> Iterator[None]:
     started = result.stdout.strip() == "started"
     yield
     if started:
+        # An engine of the tier's own: its build cache goes too (on a developer's engine Docker keeps it in check).
+        subprocess.run(["docker", "builder", "prune", "--all", "--force"], capture_output=True, check=False)
         subprocess.run(["bash", str(HERE / "engine.sh"), "stop", str(ENGINE_DIR)], check=False)
 
 
