@@ -253,7 +253,7 @@ def test_clean_removes_the_containers_and_the_volumes(running: Stack):
 def test_up_names_a_service_that_never_gets_healthy_and_stops_what_started(running: Stack):
     """An S3 image that cannot serve (Redis' runs no `mini`): make up fails within the wait, names the service with
     its last log lines, and brings the half-started stack down."""
-    result = running.make("up", timeout=600, S3_IMAGE="redis:7.2-bookworm", STACK_WAIT_TIMEOUT="60")
+    result = running.make("up", timeout=600, S3_IMAGE="redis:7.2-bookworm", STACK_WAIT_TIMEOUT="30")
     assert result.returncode != 0
     named = next(line for line in result.stderr.splitlines() if "did not become healthy" in line)
     assert "s3 (" in named, result.stderr[-3000:]
