@@ -180,7 +180,7 @@ down: ## Stop the Docker stack (volumes and data are kept)
 clean: ## Stop the Docker stack and delete its volumes (warehouse, metadata, lake)
 	@$(STACK) clean
 
-test-stack: install ## The Docker stack tier alone: engine, stand-in images, make up, DAG runs, down, clean
+test-stack: install test-tools ## The Docker stack tier alone: engine, stand-in images, make up, DAG runs, down, clean
 	$(BIN)/python -m pytest tests/stack
 
 psql: ## psql into the stack's warehouse (as the admin from .env)
