@@ -50,10 +50,10 @@ db-up: ## Start (or install) the local PostgreSQL server if it does not answer
 	@bash sql/ensure-postgres.sh
 
 db-init: $(STAMP) db-up ## Create roles, databases, schemas and audit tables (idempotent)
-	$(BIN)/python -m python_scripts.db_init
+	$(BIN)/python -m python_scripts.warehouse.init
 
 run: install db-init ## Run the whole pipeline once on the sandbox (or the APIs in .env) and print a summary
-	$(BIN)/python -m python_scripts.local_run $(if $(DATE),--date $(DATE))
+	$(BIN)/python -m python_scripts.ops.local_run $(if $(DATE),--date $(DATE))
 
 test: install db-up test-tools $(CHECKOV) ## The whole test suite: unit, integration, dbt, Airflow end to end, reliability
 	$(BIN)/python -m pytest
@@ -131,22 +131,22 @@ sandbox: $(STAMP) ## Serve the sandbox API in the foreground (PORT=8000)
 	$(BIN)/python -m python_scripts.sandbox --port $(or $(PORT),8000)
 
 airflow: install db-init ## Start Airflow natively in the background (UI on AIRFLOW_PORT; CELERY=1: Celery worker)
-	$(BIN)/python -m python_scripts.airflow_services start $(if $(CELERY),--celery)
+	$(BIN)/python -m python_scripts.ops.airflow_services start $(if $(CELERY),--celery)
 
 airflow-stop: $(STAMP) ## Stop the native Airflow services (and their sandbox), leaving no process behind
-	$(BIN)/python -m python_scripts.airflow_services stop
+	$(BIN)/python -m python_scripts.ops.airflow_services stop
 
 airflow-status: $(STAMP) ## List the native Airflow services that are running
-	$(BIN)/python -m python_scripts.airflow_services status
+	$(BIN)/python -m python_scripts.ops.airflow_services status
 
 # Pipeline-health metrics natively: Debian's prometheus and prometheus-postgres-exporter (make test-tools).
 .PHONY: metrics metrics-stop up-monitoring
 
 metrics: $(STAMP) db-up ## Start Prometheus and the PostgreSQL exporter on 127.0.0.1 (PROMETHEUS_PORT, PG_EXPORTER_PORT)
-	$(BIN)/python -m python_scripts.monitoring start
+	$(BIN)/python -m python_scripts.ops.monitoring start
 
 metrics-stop: $(STAMP) ## Stop the native Prometheus and exporter, leaving no process behind
-	$(BIN)/python -m python_scripts.monitoring stop
+	$(BIN)/python -m python_scripts.ops.monitoring stop
 
 clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv and databases)
 	rm -rf data .airflow dbt_project/target dbt_project/logs
@@ -154,7 +154,7 @@ clean-local: ## Remove the local lake, Airflow home and dbt output (keeps .venv 
 # --- Docker Compose stack (needs a Docker engine with Compose v2; docs/docker-stack.md) ----------------------
 # The helper is standard-library Python, so the stack needs no virtualenv. It runs COMPOSE if set, else
 # `docker compose`, else the Compose v2 binary of uv.lock (make install) where the CLI has no compose plugin.
-STACK = $(or $(shell command -v $(PYTHON) 2>/dev/null),python3) -m python_scripts.stack
+STACK = $(or $(shell command -v $(PYTHON) 2>/dev/null),python3) -m python_scripts.ops.stack
 COMPOSE ?= $(shell $(STACK) compose-command 2>/dev/null || echo docker compose)
 
 .PHONY: secrets test-stack docker-engine docker-engine-stop

@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from python_scripts.db_init import apply_sql_init
-from python_scripts.local_run import VENV_BIN
+from python_scripts.ops.local_run import VENV_BIN
 from python_scripts.settings import PROJECT_ROOT, Settings
+from python_scripts.warehouse.init import apply_sql_init
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 

@@ -38,14 +38,14 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.common import run_dbt
-from python_scripts import airflow_services
-from python_scripts.airflow_rest import AirflowClient, free_port
-from python_scripts.db_init import apply_sql_init
-from python_scripts.local_run import VENV_BIN, prepare_airflow, run_dag, sources_or_sandbox
-from python_scripts.pipeline import ingest
+from python_scripts.ingest.pipeline import ingest
+from python_scripts.ops import airflow_services
+from python_scripts.ops.airflow_rest import AirflowClient, free_port
+from python_scripts.ops.local_run import VENV_BIN, prepare_airflow, run_dag, sources_or_sandbox
+from python_scripts.ops.summary import _table as format_table
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
 from python_scripts.sources import get_source
-from python_scripts.summary import _table as format_table
+from python_scripts.warehouse.init import apply_sql_init
 
 DAG_FILES = ("fakestore_ingest", "weather_ingest", "stocks_ingest", "orders_batch", "platform_health")
 RUN_DAG, SOURCE, GROUP = "fakestore_ingest", "fakestore", "transform"
@@ -176,7 +176,7 @@ def parse_file(path: str) -> dict[str, Any]:
 
 
 def group_selection() -> list[str]:
-    """The dbt selection of the DAG's ``transform`` group (see dags/common/ingest.py)."""
+    """The dbt selection of the DAG's ``transform`` group (see dags/elt_dags/ingest.py)."""
     return [f"source:{SOURCE}.{entity}+" for entity in get_source(SOURCE).entities]
 
 

@@ -34,10 +34,10 @@ from psycopg import sql
 
 from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress, run_dbt
 from benchmarks.report import targets_table
-from python_scripts.local_run import SANDBOXED_SOURCES, sandbox
-from python_scripts.pipeline import ingest
+from python_scripts.ingest.pipeline import ingest
+from python_scripts.ops.local_run import SANDBOXED_SOURCES, sandbox
+from python_scripts.ops.summary import _table as format_table
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
-from python_scripts.summary import _table as format_table
 
 FULL_CARTS, QUICK_CARTS = 1_000_000, 10_000
 START, DAYS = date(2025, 1, 1), 100

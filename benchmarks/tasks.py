@@ -23,9 +23,8 @@ from typing import Any
 import jsonschema
 import orjson
 
-from python_scripts.db import connect
-from python_scripts.lake import iter_lines, lake_from_url, open_lines_reader
-from python_scripts.pipeline import (
+from python_scripts.ingest.lake import iter_lines, lake_from_url, open_lines_reader
+from python_scripts.ingest.pipeline import (
     BRONZE_COPY_COLUMNS,
     Manifest,
     bronze_copy_chunks,
@@ -35,9 +34,10 @@ from python_scripts.pipeline import (
     extract_to_lake,
     load_from_lake,
 )
+from python_scripts.ingest.validate import DuplicateKeys, RecordValidator, schema_path
 from python_scripts.settings import Settings, get_settings
 from python_scripts.sources import get_source
-from python_scripts.validate import DuplicateKeys, RecordValidator, schema_path
+from python_scripts.warehouse.db import connect
 
 SOURCE, ENTITY = "fakestore", "carts"
 # Rows per DataFrame / per statement for the row-by-row contenders: what a data engineer would write.

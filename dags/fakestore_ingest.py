@@ -21,7 +21,7 @@ core and marts unchanged.
 from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable
-from common.ingest import ingest_dag
+from elt_dags.ingest import ingest_dag
 
 ingest_dag(
     "fakestore_ingest",

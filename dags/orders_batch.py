@@ -13,7 +13,7 @@ interval, each with the batch's `updated_at`) through the same extract → lake 
 from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable
-from common.ingest import ingest_dag
+from elt_dags.ingest import ingest_dag
 
 ingest_dag(
     "orders_batch",

@@ -13,8 +13,8 @@ Daily upkeep of what people watch the platform with:
 from datetime import UTC, datetime
 
 from airflow.sdk import dag
-from common.dbt import dbt_docs_task, dbt_task_group
-from common.ingest import default_args
+from elt_dags.dbt import dbt_docs_task, dbt_task_group
+from elt_dags.defaults import default_args
 
 
 @dag(

@@ -18,7 +18,7 @@ tickers in `STOCK_TICKERS` (comma-separated).
 from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable
-from common.ingest import ingest_dag
+from elt_dags.ingest import ingest_dag
 
 ingest_dag(
     "stocks_ingest",

@@ -17,7 +17,7 @@ The API only knows the weather now, so there is no catch-up: a missed hour stays
 from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable
-from common.ingest import ingest_dag
+from elt_dags.ingest import ingest_dag
 
 ingest_dag(
     "weather_ingest",

@@ -1,6 +1,6 @@
 """The text of a failure alert: what failed, where, when, why, and where its log is.
 
-Pure functions of the facts of one failed task (no Airflow here: ``dags/common/alerts.py`` reads them from the
+Pure functions of the facts of one failed task (no Airflow here: ``dags/elt_dags/alerts.py`` reads them from the
 task's context), so the same wording reaches Slack-compatible webhooks (Slack, Mattermost, Rocket.Chat) and
 e-mail. Errors can quote request URLs, connection strings or configuration, so every alert is redacted: the
 secrets of the settings by value, and anything shaped like a key, token or password by pattern.

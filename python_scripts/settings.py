@@ -202,7 +202,7 @@ def derived_environment(settings: Settings, environ: Mapping[str, str] | None = 
     pg = settings.postgres
     airflow_home = Path(environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
     derived = {
-        # The project root for python_scripts; the DAG folder for the DAGs' shared ``common`` package.
+        # The project root for python_scripts; the DAG folder for the DAG-side package ``elt_dags``.
         "PYTHONPATH": os.pathsep.join((str(PROJECT_ROOT), str(PROJECT_ROOT / "dags"))),
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from python_scripts.local_run import SANDBOXED_SOURCES, airflow_environment, prepare_airflow, run_dag, sandbox
-from python_scripts.pipeline import ingest
+from python_scripts.ingest.pipeline import ingest
+from python_scripts.ops.local_run import SANDBOXED_SOURCES, airflow_environment, prepare_airflow, run_dag, sandbox
 from python_scripts.settings import PROJECT_ROOT, get_settings
 from python_scripts.sources import SOURCES
 from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse

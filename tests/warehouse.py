@@ -7,8 +7,8 @@ import os
 import psycopg
 from psycopg import sql
 
-from python_scripts.db_init import apply_sql_init
 from python_scripts.settings import get_settings
+from python_scripts.warehouse.init import apply_sql_init
 
 # Overridable so that two test sessions on one server do not reset each other's databases.
 TEST_WAREHOUSE_DB = os.environ.get("TEST_WAREHOUSE_DB", "warehouse_test")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.rows import dict_row
 
-from python_scripts.db import connect
 from python_scripts.settings import Settings
+from python_scripts.warehouse.db import connect
 
 BI_READER_ROLE = "bi_reader"
 # Attempts older than this are left out of the run charts: the audit trail grows with every hourly run.

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from python_scripts.local_run import airflow_environment
+from python_scripts.ops.local_run import airflow_environment
 from python_scripts.settings import PROJECT_ROOT
 
 DAG_FILES = sorted((PROJECT_ROOT / "dags").glob("*.py"))
@@ -21,8 +21,11 @@ PARSE = textwrap.dedent(
     from airflow.dag_processing.dagbag import DagBag
     bag = DagBag(dag_folder=sys.argv[1])
     # The DAG files may read the settings and the source registry; the pipeline runs inside tasks only.
-    declarative = {"python_scripts.settings", "python_scripts.sources", "python_scripts.extract"}
-    heavy = sorted(m for m in sys.modules if m.startswith("python_scripts.") and m not in declarative)
+    declarative = {"python_scripts.settings", "python_scripts.ingest", "python_scripts.ingest.http"}
+    heavy = sorted(
+        m for m in sys.modules
+        if m.startswith("python_scripts.") and m not in declarative and not m.startswith("python_scripts.sources")
+    )
     print(json.dumps({
         "errors": {k: str(v) for k, v in bag.import_errors.items()},
         "heavy_modules": heavy,

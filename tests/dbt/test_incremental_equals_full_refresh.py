@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from python_scripts.pipeline import ingest
+from python_scripts.ingest.pipeline import ingest
 from python_scripts.settings import get_settings
 
 LATER = (datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 1, 17, tzinfo=UTC))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from python_scripts import airflow_services, process_groups
-from python_scripts.airflow_rest import AirflowClient, free_port
+from python_scripts.ops import airflow_services, process_groups
+from python_scripts.ops.airflow_rest import AirflowClient, free_port
 from python_scripts.settings import DBT_DOCS_PATH, PROJECT_ROOT, dbt_docs_projects_json
 from tests.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from python_scripts import airflow_services
-from python_scripts.airflow_rest import AirflowClient, free_port
+from python_scripts.ops import airflow_services
+from python_scripts.ops.airflow_rest import AirflowClient, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from hcl2 import SerializationOptions
 
+from python_scripts.ops.stack import LOCKED_COMPOSE
 from python_scripts.settings import PROJECT_ROOT
-from python_scripts.stack import LOCKED_COMPOSE
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 ENV_EXAMPLES = (PROJECT_ROOT / ".env.example", PROJECT_ROOT / "airflow" / "compose.env.example")

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from benchmarks import cosmos
 from benchmarks.tasks import LOAD_CONTENDERS
-from python_scripts.local_run import airflow_environment
+from python_scripts.ops.local_run import airflow_environment
 from python_scripts.settings import PROJECT_ROOT
 from tests.warehouse import TEST_WAREHOUSE_DB
 

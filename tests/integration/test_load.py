@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from python_scripts.db import WarehouseUnavailable
-from python_scripts.extract import ExtractError
-from python_scripts.lake import LocalLake, open_lines_reader, open_lines_writer
-from python_scripts.pipeline import ReconciliationError, extract_to_lake, load_from_lake
+from python_scripts.ingest.http import ExtractError
+from python_scripts.ingest.lake import LocalLake, open_lines_reader, open_lines_writer
+from python_scripts.ingest.pipeline import ReconciliationError, extract_to_lake, load_from_lake
+from python_scripts.warehouse.db import WarehouseUnavailable
 
 START = datetime(2025, 1, 15, tzinfo=UTC)
 END = datetime(2025, 1, 16, tzinfo=UTC)

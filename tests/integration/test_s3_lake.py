@@ -8,9 +8,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from python_scripts.airflow_rest import free_port
-from python_scripts.lake import S3Lake, iter_lines, lake_from_url, main, open_lines_reader, open_lines_writer
-from python_scripts.pipeline import extract_to_lake, load_from_lake
+from python_scripts.ingest.lake import S3Lake, iter_lines, lake_from_url, main, open_lines_reader, open_lines_writer
+from python_scripts.ingest.pipeline import extract_to_lake, load_from_lake
+from python_scripts.ops.airflow_rest import free_port
 
 BUCKET = "lake-test"
 
@@ -108,7 +108,7 @@ def test_pipeline_through_s3_and_rerun(s3_env, s3_endpoint, monkeypatch, warehou
 
 
 def test_ensure_bucket_creates_it_versioned_once_and_is_idempotent(monkeypatch, s3_endpoint):
-    """What the Docker stack's lake-init runs: `python -m python_scripts.lake ensure-bucket`."""
+    """What the Docker stack's lake-init runs: `python -m python_scripts.ingest.lake ensure-bucket`."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

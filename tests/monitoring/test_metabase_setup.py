@@ -1,11 +1,11 @@
-"""metabase-init's setup script (python_scripts/metabase_setup.py) against a stand-in for Metabase's API over
+"""metabase-init's setup script (python_scripts/ops/metabase_setup.py) against a stand-in for Metabase's API over
 real HTTP: a fresh Metabase gets its admin and the warehouse as bi_reader; a set-up one is only completed."""
 
 from __future__ import annotations
 
 import pytest
 
-from python_scripts.metabase_setup import WAREHOUSE_NAME, configure
+from python_scripts.ops.metabase_setup import WAREHOUSE_NAME, configure
 
 ENV = {
     "METABASE_ADMIN_EMAIL": "admin@example.com",

@@ -1,6 +1,6 @@
 """The pipeline's health in Prometheus, and the monitoring files the Docker stack mounts.
 
-Prometheus and the PostgreSQL exporter (python_scripts/monitoring.py) run on free loopback ports against the
+Prometheus and the PostgreSQL exporter (python_scripts/ops/monitoring.py) run on free loopback ports against the
 test warehouse, scraping every second. After a real ingestion (sandbox → lake → bronze) and
 ``dbt run -s source:audit+``, the series Prometheus holds must equal what the audit trail and the marts say.
 promtool checks the shipped configuration and runs the alert rules' unit tests; the dashboard and the alert
@@ -21,8 +21,8 @@ import pytest
 import requests
 import yaml
 
-from python_scripts import monitoring
-from python_scripts.pipeline import ingest
+from python_scripts.ingest.pipeline import ingest
+from python_scripts.ops import monitoring
 from python_scripts.settings import get_settings
 
 pytestmark = pytest.mark.timeout(180)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from python_scripts.lake import batch_id_for
+from python_scripts.ingest.lake import batch_id_for
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 from python_scripts.sources import get_source, partition_slug
 

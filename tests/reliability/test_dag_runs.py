@@ -22,9 +22,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from python_scripts import airflow_services
-from python_scripts.airflow_rest import AirflowClient, free_port
-from python_scripts.local_run import AirflowCommandError, airflow_environment, run_dag
+from python_scripts.ops import airflow_services
+from python_scripts.ops.airflow_rest import AirflowClient, free_port
+from python_scripts.ops.local_run import AirflowCommandError, airflow_environment, run_dag
 from python_scripts.settings import TRUST_AUTH_PASSWORD, get_settings
 from tests.pipeline_stack import API_KEY
 from tests.reliability.conftest import REPORT_DIR

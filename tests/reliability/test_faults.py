@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from python_scripts.pipeline import ingest
+from python_scripts.ingest.pipeline import ingest
 from tests.reliability.conftest import END, SANDBOX_NOW, START, BatchState, Target
 
 pytestmark = pytest.mark.timeout(120)

@@ -19,13 +19,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from python_scripts import summary
-from python_scripts.db import connect
-from python_scripts.db_init import apply_sql_init
-from python_scripts.lake import RAW, REJECTED, batch_id_for, lake_from_url, object_key, open_lines_writer
-from python_scripts.pipeline import bronze_table, create_bronze_tables, load_from_lake
+from python_scripts.ingest.lake import RAW, REJECTED, batch_id_for, lake_from_url, object_key, open_lines_writer
+from python_scripts.ingest.pipeline import bronze_table, create_bronze_tables, load_from_lake
+from python_scripts.ops import summary
 from python_scripts.settings import Settings
 from python_scripts.sources import SOURCES
+from python_scripts.warehouse.db import connect
+from python_scripts.warehouse.init import apply_sql_init
 from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
 
 HOSTILE = {

@@ -2,7 +2,7 @@
 
 The rule: ``loader`` writes only ``bronze`` and ``audit``; ``transformer`` owns ``staging``, ``core`` and
 ``marts`` and reads ``bronze`` and ``audit``; ``bi_reader`` reads ``marts`` only. Every session connects as the
-admin and switches with ``SET ROLE`` (``python_scripts.db.connect``, dbt's ``role:``), as the platform does.
+admin and switches with ``SET ROLE`` (``python_scripts.warehouse.db.connect``, dbt's ``role:``), as the platform does.
 
 Each denial is its own test case. Statements run in a transaction that is always rolled back, so a hole shows
 up as a failed test and never as a changed warehouse.
@@ -18,9 +18,9 @@ import pytest
 from psycopg import sql
 from psycopg.errors import InsufficientPrivilege
 
-from python_scripts.db import connect
-from python_scripts.pipeline import create_bronze_tables
+from python_scripts.ingest.pipeline import create_bronze_tables
 from python_scripts.settings import Settings, get_settings
+from python_scripts.warehouse.db import connect
 from tests.warehouse import TEST_WAREHOUSE_DB
 
 LOADER, TRANSFORMER, BI_READER = "loader", "transformer", "bi_reader"

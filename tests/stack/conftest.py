@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from python_scripts.airflow_rest import free_port
-from python_scripts.stack import compose_command as compose_command_of_the_stack
+from python_scripts.ops.airflow_rest import free_port
+from python_scripts.ops.stack import compose_command as compose_command_of_the_stack
 from tests.airflow_ui import ARTIFACTS
 from tests.stack import stand_ins
 from tests.stack.harness import (
@@ -59,7 +59,7 @@ def engine() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def compose_command(engine) -> str:
-    """The compose command `make up` runs (python_scripts.stack): COMPOSE, the plugin, or the locked binary."""
+    """The compose command `make up` runs (python_scripts.ops.stack): COMPOSE, the plugin, or the locked binary."""
     command = compose_command_of_the_stack()
     version = subprocess.run([*command, "version"], capture_output=True, text=True, check=False)
     assert version.returncode == 0, f"no Compose v2 ({shlex.join(command)}): install the plugin or make install"

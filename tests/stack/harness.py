@@ -14,9 +14,9 @@ from pathlib import Path
 import boto3
 import psycopg
 
-from python_scripts.airflow_rest import AirflowClient
+from python_scripts.ops.airflow_rest import AirflowClient
+from python_scripts.ops.stack import Compose, read_env_file
 from python_scripts.settings import PROJECT_ROOT
-from python_scripts.stack import Compose, read_env_file
 from tests.pipeline_stack import SandboxClient
 
 HERE = Path(__file__).resolve().parent

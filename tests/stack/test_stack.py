@@ -15,7 +15,7 @@ import pytest
 import requests
 from psycopg import sql
 
-from python_scripts.lake import RAW, batch_id_for, object_key
+from python_scripts.ingest.lake import RAW, batch_id_for, object_key
 from python_scripts.sources import SOURCES
 from tests.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
 from tests.marts import checksum, sales_overview_from_api, sales_overview_from_mart

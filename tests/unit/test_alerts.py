@@ -141,7 +141,7 @@ def test_the_webhook_becomes_a_connection_only_when_set():
 
 def test_notifiers_follow_the_settings(monkeypatch):
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dags"))
-    from common.alerts import EmailFailureNotifier, SlackFailureNotifier, failure_notifiers
+    from elt_dags.alerts import EmailFailureNotifier, SlackFailureNotifier, failure_notifiers
 
     monkeypatch.delenv("ALERT_SLACK_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("ALERT_EMAIL_TO", raising=False)
@@ -195,7 +195,7 @@ def smtp_receiver(monkeypatch):
 
 def test_the_email_notifier_mails_the_alert_through_smtp_default(monkeypatch, smtp_receiver):
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dags"))
-    from common.alerts import EmailFailureNotifier
+    from elt_dags.alerts import EmailFailureNotifier
 
     ti = SimpleNamespace(
         dag_id=FAILURE.dag_id,

@@ -8,7 +8,7 @@ import inspect
 import pytest
 from dbt_common.behavior_flags import BehaviorFlagRendered
 
-from python_scripts.dbt_runtime import prepare_in_process_dbt
+from python_scripts.transform.dbt_runtime import prepare_in_process_dbt
 
 FLAG = {"name": "some_flag", "default": False, "description": "a flag without a source"}
 

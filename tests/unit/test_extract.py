@@ -10,7 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from python_scripts.extract import ExtractError, Request, build_session, json_records, open_response
+from python_scripts.ingest.http import ExtractError, Request, build_session, json_records, open_response
 
 TIMEOUT = (2.0, 5.0)
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from python_scripts.lake import (
+from python_scripts.ingest.lake import (
     LocalLake,
     batch_id_for,
     iter_lines,

@@ -7,8 +7,8 @@ import base64
 import json
 import re
 
-from python_scripts import stack
-from python_scripts.stack import (
+from python_scripts.ops import stack
+from python_scripts.ops.stack import (
     COMPOSE_FILE,
     missing_secrets,
     read_env_file,

@@ -1,6 +1,6 @@
 import pytest
 
-from python_scripts.validate import DuplicateKeys, RecordValidator, schema_path
+from python_scripts.ingest.validate import DuplicateKeys, RecordValidator, schema_path
 
 CART = {"id": 1, "userId": 2, "date": "2025-01-03T14:05:09.000Z", "products": [{"productId": 3, "quantity": 2}]}
 

@@ -1,9 +1,9 @@
 """The Docker Compose stack from the Makefile: its secrets in .env, `up` until healthy, and why when it is not.
 
-    python -m python_scripts.stack secrets   # write a random value for every secret missing from .env
-    python -m python_scripts.stack up [--profile P]   # secrets (at a terminal), build, start, wait, print URLs
-    python -m python_scripts.stack down | clean
-    python -m python_scripts.stack compose-command   # the compose command it runs (for make ps, logs, psql)
+    python -m python_scripts.ops.stack secrets   # write a random value for every secret missing from .env
+    python -m python_scripts.ops.stack up [--profile P]   # secrets (at a terminal), build, start, wait, print URLs
+    python -m python_scripts.ops.stack down | clean
+    python -m python_scripts.ops.stack compose-command   # the compose command it runs (for make ps, logs, psql)
 
 Standard library only: it runs before (and without) the project's virtualenv. The secrets the stack needs are
 read from docker-compose.yaml itself (every `${NAME:?…}`), so the file stays the one list of them. The compose
@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yaml"
 ENV_FILE = PROJECT_ROOT / ".env"
 REQUIRED = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*):\?")

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "sources" / "schemas"
 
 # PostgreSQL text and jsonb cannot hold U+0000; such a record is quarantined rather than failing the COPY.
 _NUL_ESCAPE = b"\\u0000"

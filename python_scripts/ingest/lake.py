@@ -224,7 +224,7 @@ def iter_lines(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m python_scripts.lake ensure-bucket`: create the bucket of an s3:// LAKE_URL (lake-init)."""
+    """`python -m python_scripts.ingest.lake ensure-bucket`: create the bucket of an s3:// LAKE_URL (lake-init)."""
     import argparse
 
     from python_scripts.settings import get_settings

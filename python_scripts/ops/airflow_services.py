@@ -1,6 +1,6 @@
 """Airflow's services on this machine, without Docker: ``make airflow`` / ``make airflow-stop``.
 
-``python -m python_scripts.airflow_services start [--port 8080]`` migrates the metadata database, starts the
+``python -m python_scripts.ops.airflow_services start [--port 8080]`` migrates the metadata database, starts the
 sandbox API for every source without a base URL, then ``api-server``, ``scheduler``, ``dag-processor`` and
 ``triggerer`` (LocalExecutor), each in its own session and process group, and waits until the API answers.
 ``start --celery`` switches to the CeleryExecutor (broker ``CELERY_BROKER_URL``, default the local Redis;
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import requests
 
-from python_scripts import process_groups
-from python_scripts.local_run import SANDBOX_KEYS, SANDBOXED_SOURCES, VENV_BIN, airflow_environment, prepare_airflow
+from python_scripts.ops import process_groups
+from python_scripts.ops.local_run import SANDBOX_KEYS, SANDBOXED_SOURCES, VENV_BIN, airflow_environment, prepare_airflow
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"
@@ -122,7 +122,7 @@ def start(env: dict[str, str], port: int, celery: bool = False) -> str:
 
 
 def stop(env: dict[str, str], grace: float = 30) -> list[str]:
-    """Stop the services (see python_scripts.process_groups.stop); return the names that had to be killed."""
+    """Stop the services (see python_scripts.ops.process_groups.stop); return the names that had to be killed."""
     return process_groups.stop(run_dir(env), grace)
 
 

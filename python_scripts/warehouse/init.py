@@ -1,7 +1,7 @@
 """Apply ``sql/init`` (roles, databases, schemas, audit tables) with psql, then create the bronze table of
 every registered source; safe to run again.
 
-``python -m python_scripts.db_init [--warehouse-db NAME] [--airflow-db NAME]``
+``python -m python_scripts.warehouse.init [--warehouse-db NAME] [--airflow-db NAME]``
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import dataclasses
 import os
 import subprocess
 
-from python_scripts.pipeline import create_bronze_tables
+from python_scripts.ingest.pipeline import create_bronze_tables
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
 SQL_INIT_DIR = PROJECT_ROOT / "sql" / "init"

@@ -3,8 +3,8 @@
 The two halves meet in the lake, so each can be retried on its own and nothing large passes between
 Airflow tasks: ``extract_to_lake`` returns a small manifest that ``load_from_lake`` takes.
 
-CLI: ``python -m python_scripts.pipeline fakestore carts --start 2025-01-01 [--end 2025-01-02]``,
-``python -m python_scripts.pipeline openweather observations --start 2025-01-01T10:00 --partition London,GB``.
+CLI: ``python -m python_scripts.ingest.pipeline fakestore carts --start 2025-01-01 [--end 2025-01-02]``,
+``python -m python_scripts.ingest.pipeline openweather observations --start 2025-01-01T10:00 --partition London,GB``.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from python_scripts import audit
-from python_scripts.db import connect
-from python_scripts.extract import Quarantined, Request, SourceThrottled, build_session, open_response
-from python_scripts.lake import (
+from python_scripts.ingest import audit
+from python_scripts.ingest.http import Quarantined, Request, SourceThrottled, build_session, open_response
+from python_scripts.ingest.lake import (
     RAW,
     REJECTED,
     batch_id_for,
@@ -40,9 +39,10 @@ from python_scripts.lake import (
     open_lines_reader,
     open_lines_writer,
 )
+from python_scripts.ingest.validate import DuplicateKeys, RecordValidator, Rejection
 from python_scripts.settings import Settings, get_settings
 from python_scripts.sources import Call, Entity, get_source, partition_slug
-from python_scripts.validate import DuplicateKeys, RecordValidator, Rejection
+from python_scripts.warehouse.db import connect
 
 log = logging.getLogger(__name__)
 

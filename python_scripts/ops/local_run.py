@@ -1,7 +1,7 @@
 """Run the platform once on this machine: sandbox where no source URL is set, the DAGs through
 ``airflow dags test``, then a summary of what landed and what the marts hold.
 
-``python -m python_scripts.local_run [--date 2025-01-30] [--dag fakestore_ingest] [--incremental]``
+``python -m python_scripts.ops.local_run [--date 2025-01-30] [--dag fakestore_ingest] [--incremental]``
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             conf = {"full_history": not args.incremental} if dag_id == "fakestore_ingest" else None
             run_dag(dag_id, args.date, run_env, conf=conf)
             print(f"{dag_id} succeeded in {time.monotonic() - started:.0f} s")
-    from python_scripts.summary import print_summary
+    from python_scripts.ops.summary import print_summary
 
     print_summary(get_settings())
     return 0

@@ -81,8 +81,8 @@ def dbt_docs_task(task_id: str = "dbt_docs") -> DbtDocsLocalOperator:
 
 
 def prepare_dbt(context) -> None:
-    """Before each dbt task: what running dbt inside the task's process needs (see python_scripts.dbt_runtime)."""
-    from python_scripts.dbt_runtime import prepare_in_process_dbt
+    """Before each dbt task: what running dbt in the task process needs (python_scripts.transform.dbt_runtime)."""
+    from python_scripts.transform.dbt_runtime import prepare_in_process_dbt
 
     prepare_in_process_dbt()
 

@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from common.alerts import failure_notifiers
-from common.dbt import dbt_task_group
+from elt_dags.dbt import dbt_task_group
+from elt_dags.defaults import default_args
 from python_scripts.settings import DBT_DOCS_PATH, DBT_DOCS_SLUG, get_settings
 from python_scripts.sources import Source, get_source
 
 log = logging.getLogger(__name__)
-
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_exponential_backoff": True,
-}
 
 
 def bronze_asset(source: str, entity: str) -> Asset:
@@ -58,20 +52,6 @@ def source_api_key(source: Source) -> str | None:
     if key:
         mask_secret(key)
     return key
-
-
-def default_args() -> dict[str, Any]:
-    """Every DAG's task defaults: retries with backoff, and the failure alerts when a channel is configured.
-
-    The alerts are task-level, so each names the task that failed; the Cosmos group's own default_args
-    ({"retries": 1}) are merged over these, so dbt and freshness tasks alert too.
-    """
-    notifiers = failure_notifiers()
-    return {
-        **DEFAULT_ARGS,
-        "retry_delay": timedelta(seconds=get_settings().task_retry_delay),
-        **({"on_failure_callback": notifiers} if notifiers else {}),
-    }
 
 
 def dbt_docs_links(source: Source) -> str:
@@ -125,7 +105,7 @@ def ingest_dag(
     def ingest():
         @task(map_index_template="{{ part_label }}", pool=extract_pool or "default_pool")
         def extract(part: dict[str, str]) -> dict:
-            from python_scripts.pipeline import extract_to_lake
+            from python_scripts.ingest.pipeline import extract_to_lake
 
             context = get_current_context()
             context["part_label"] = _part_label(part)
@@ -141,7 +121,7 @@ def ingest_dag(
 
         @task(map_index_template="{{ part_label }}")
         def load(manifest: dict) -> dict:
-            from python_scripts.pipeline import load_from_lake
+            from python_scripts.ingest.pipeline import load_from_lake
 
             get_current_context()["part_label"] = manifest.get("partition") or manifest["entity"]
             return load_from_lake(manifest)

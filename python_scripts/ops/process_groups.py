@@ -3,7 +3,7 @@
 Each service starts as the leader of a new session (so of a new process group) with its output in
 ``<folder>/<name>.log`` and its PID in ``<folder>/<name>.pid``; stopping sends SIGTERM to every group, SIGKILL
 after a grace period, and waits until no process of any group is left. Used by the native Airflow services
-(python_scripts/airflow_services.py) and the native metrics (python_scripts/monitoring.py).
+(python_scripts/ops/airflow_services.py) and the native metrics (python_scripts/ops/monitoring.py).
 """
 
 from __future__ import annotations

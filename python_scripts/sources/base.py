@@ -1,7 +1,7 @@
 """The source registry: what each source serves and how a data interval becomes requests and records.
 
 A source is a declaration here, a JSON Schema per entity under ``schemas/<source>/`` and a staging model
-in dbt; :mod:`python_scripts.pipeline` runs extract → validate → land → load → audit the same way for all.
+in dbt; :mod:`python_scripts.ingest.pipeline` runs extract → validate → land → load → audit the same way for all.
 
 An entity declares:
 
@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import requests
 
-from python_scripts.extract import ExtractError, Quarantined, Request, SourceThrottled, json_records
+from python_scripts.ingest.http import ExtractError, Quarantined, Request, SourceThrottled, json_records
 from python_scripts.settings import Settings
 
 Reader = Callable[[requests.Response, Request], Iterator[Any]]

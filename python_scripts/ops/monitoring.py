@@ -1,6 +1,6 @@
 """Prometheus and the PostgreSQL exporter on this machine, without Docker: ``make metrics`` / ``make metrics-stop``.
 
-``python -m python_scripts.monitoring start`` starts ``prometheus-postgres-exporter`` (the custom queries of
+``python -m python_scripts.ops.monitoring start`` starts ``prometheus-postgres-exporter`` (the custom queries of
 monitoring/postgres-exporter/queries.yaml, reading the marts as ``bi_reader``) and ``prometheus`` (scraping
 the exporter and itself, with the alert rules of monitoring/prometheus/alerts.yml), each in its own process
 group on 127.0.0.1, and waits until both answer. ``stop`` ends both groups; ``status`` lists them. Config,
@@ -23,8 +23,8 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from python_scripts import process_groups
-from python_scripts.process_groups import running, spawn, stop
+from python_scripts.ops import process_groups
+from python_scripts.ops.process_groups import running, spawn, stop
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
 MONITORING_DIR = PROJECT_ROOT / "monitoring"
@@ -65,7 +65,7 @@ def find_binaries() -> dict[str, str]:
 def exporter_dsn(settings: Settings) -> str:
     """The exporter's connection to the warehouse as ``bi_reader``.
 
-    Locally the roles have no login: like python_scripts.db (SET ROLE), the admin user connects and the
+    Locally the roles have no login: like python_scripts.warehouse.db (SET ROLE), the admin user connects and the
     server switches to the role at login (``options=-c role=…``), so the queries run with bi_reader's
     rights and nothing more. lib/pq wants TLS unless told otherwise; the local server has none.
     """
