@@ -35,7 +35,8 @@ from psycopg import sql
 from benchmarks import cosmos, dbt_incremental, report
 from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress
 from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
-from python_scripts.ingest.pipeline import Manifest, bronze_table
+from python_scripts.ingest.bronze import bronze_table
+from python_scripts.ingest.manifest import Manifest
 from python_scripts.ops.local_run import sandbox
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 

@@ -23,17 +23,17 @@ from typing import Any
 import jsonschema
 import orjson
 
-from python_scripts.ingest.lake import iter_lines, lake_from_url, open_lines_reader
-from python_scripts.ingest.pipeline import (
+from python_scripts.ingest.bronze import (
     BRONZE_COPY_COLUMNS,
-    Manifest,
     bronze_copy_chunks,
     bronze_copy_prefix,
     bronze_copy_sql,
     bronze_table,
-    extract_to_lake,
-    load_from_lake,
 )
+from python_scripts.ingest.extract import extract_to_lake
+from python_scripts.ingest.lake import iter_lines, lake_from_url, open_lines_reader
+from python_scripts.ingest.load import load_from_lake
+from python_scripts.ingest.manifest import Manifest
 from python_scripts.ingest.validate import DuplicateKeys, RecordValidator, schema_path
 from python_scripts.settings import Settings, get_settings
 from python_scripts.sources import get_source

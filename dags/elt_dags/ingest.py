@@ -19,7 +19,7 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from elt_dags.dbt import dbt_task_group
 from elt_dags.defaults import default_args
 from python_scripts.settings import DBT_DOCS_PATH, DBT_DOCS_SLUG, get_settings
-from python_scripts.sources import Source, get_source
+from python_scripts.sources import Source, bronze_table_name, bronze_table_parts, get_source
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,10 @@ def bronze_asset(source: str, entity: str) -> Asset:
     """The Asset of a bronze table, named like the table and addressed like OpenLineage does."""
     settings = get_settings()
     pg = settings.postgres
+    schema, table = bronze_table_parts(source, entity)
     return Asset(
-        name=f"bronze.{source}_{entity}",
-        uri=f"postgres://{pg.host}:{pg.port}/{settings.warehouse_db}/bronze/{source}_{entity}",
+        name=bronze_table_name(source, entity),
+        uri=f"postgres://{pg.host}:{pg.port}/{settings.warehouse_db}/{schema}/{table}",
         group="bronze",
     )
 
@@ -105,7 +106,7 @@ def ingest_dag(
     def ingest():
         @task(map_index_template="{{ part_label }}", pool=extract_pool or "default_pool")
         def extract(part: dict[str, str]) -> dict:
-            from python_scripts.ingest.pipeline import extract_to_lake
+            from python_scripts.ingest.extract import extract_to_lake
 
             context = get_current_context()
             context["part_label"] = _part_label(part)
@@ -121,7 +122,7 @@ def ingest_dag(
 
         @task(map_index_template="{{ part_label }}")
         def load(manifest: dict) -> dict:
-            from python_scripts.ingest.pipeline import load_from_lake
+            from python_scripts.ingest.load import load_from_lake
 
             get_current_context()["part_label"] = manifest.get("partition") or manifest["entity"]
             return load_from_lake(manifest)

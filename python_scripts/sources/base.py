@@ -110,6 +110,19 @@ class Source:
         return [Request(base_url, spec.path, dict(spec.params(call)), secret_params)]
 
 
+BRONZE_SCHEMA = "bronze"
+
+
+def bronze_table_parts(source: str, entity: str) -> tuple[str, str]:
+    """The schema and table of a source entity's bronze table: ``("bronze", "<source>_<entity>")``."""
+    return BRONZE_SCHEMA, f"{source}_{entity}"
+
+
+def bronze_table_name(source: str, entity: str) -> str:
+    """The schema-qualified name of a source entity's bronze table, as text: ``bronze.<source>_<entity>``."""
+    return ".".join(bronze_table_parts(source, entity))
+
+
 def partition_slug(partition: str) -> str:
     """A lowercase ASCII label for a partition, used in batch ids and lake keys: ``São Paulo,BR`` →
     ``sao-paulo-br``."""

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import subprocess
 
-from python_scripts.ingest.pipeline import create_bronze_tables
+from python_scripts.ingest.bronze import create_bronze_tables
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
 SQL_INIT_DIR = PROJECT_ROOT / "sql" / "init"

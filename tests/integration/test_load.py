@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.http import ExtractError
 from python_scripts.ingest.lake import LocalLake, open_lines_reader, open_lines_writer
-from python_scripts.ingest.pipeline import ReconciliationError, extract_to_lake, load_from_lake
+from python_scripts.ingest.load import ReconciliationError, load_from_lake
 from python_scripts.warehouse.db import WarehouseUnavailable
 
 START = datetime(2025, 1, 15, tzinfo=UTC)

@@ -8,8 +8,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.lake import S3Lake, iter_lines, lake_from_url, main, open_lines_reader, open_lines_writer
-from python_scripts.ingest.pipeline import extract_to_lake, load_from_lake
+from python_scripts.ingest.load import load_from_lake
 from python_scripts.ops.airflow_rest import free_port
 
 BUCKET = "lake-test"

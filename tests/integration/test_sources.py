@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from werkzeug import Response
 
+from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.http import ExtractError, SourceThrottled
 from python_scripts.ingest.lake import LocalLake, open_lines_reader
-from python_scripts.ingest.pipeline import extract_to_lake, load_from_lake
+from python_scripts.ingest.load import load_from_lake
 from python_scripts.settings import get_settings
 from python_scripts.sources import SOURCES, Call, partition_slug
 

@@ -22,8 +22,9 @@ import pytest
 from psycopg import sql
 
 from python_scripts.ingest.audit import ABANDONED
+from python_scripts.ingest.bronze import create_bronze_tables
 from python_scripts.ingest.lake import RAW, REJECTED, LocalLake, batch_id_for, object_key, open_lines_writer
-from python_scripts.ingest.pipeline import create_bronze_tables, load_from_lake
+from python_scripts.ingest.load import load_from_lake
 from python_scripts.settings import PROJECT_ROOT, get_settings
 from tests.reliability.conftest import Report
 
@@ -112,7 +113,7 @@ def _start_loader(manifest: dict, env: dict, tmp_path: Path) -> subprocess.Popen
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
     code = (
-        "import json, sys; from python_scripts.ingest.pipeline import load_from_lake; "
+        "import json, sys; from python_scripts.ingest.load import load_from_lake; "
         "load_from_lake(json.load(open(sys.argv[1])))"
     )
     return subprocess.Popen([sys.executable, "-c", code, str(path)], env=env, cwd=PROJECT_ROOT)

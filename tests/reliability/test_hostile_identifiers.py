@@ -19,8 +19,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from python_scripts.ingest.bronze import bronze_table, create_bronze_tables
 from python_scripts.ingest.lake import RAW, REJECTED, batch_id_for, lake_from_url, object_key, open_lines_writer
-from python_scripts.ingest.pipeline import bronze_table, create_bronze_tables, load_from_lake
+from python_scripts.ingest.load import load_from_lake
 from python_scripts.ops import summary
 from python_scripts.settings import Settings
 from python_scripts.sources import SOURCES

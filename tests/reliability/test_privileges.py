@@ -18,7 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg.errors import InsufficientPrivilege
 
-from python_scripts.ingest.pipeline import create_bronze_tables
+from python_scripts.ingest.bronze import create_bronze_tables
 from python_scripts.settings import Settings, get_settings
 from python_scripts.warehouse.db import connect
 from tests.warehouse import TEST_WAREHOUSE_DB

@@ -12,8 +12,9 @@ import orjson
 import pytest
 import requests
 
+from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.lake import batch_id_for, iter_lines, lake_from_url, open_lines_reader, open_lines_writer
-from python_scripts.ingest.pipeline import extract_to_lake, load_from_lake
+from python_scripts.ingest.load import load_from_lake
 
 pytestmark = [pytest.mark.s3_gateway, pytest.mark.timeout(300)]
 

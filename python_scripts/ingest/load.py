@@ -1,0 +1,156 @@
+"""Loading: replace one landed batch in its bronze table (and its rejects in the audit trail) in one transaction.
+
+The lake objects stream into COPY; the counts are reconciled (extracted = loaded + rejected) before the commit.
+"""
+
+from __future__ import annotations
+
+import orjson
+from psycopg import sql
+
+from python_scripts.ingest import audit
+from python_scripts.ingest.bronze import (
+    QueuedCopyWriter,
+    bronze_copy_chunks,
+    bronze_copy_prefix,
+    bronze_copy_sql,
+    bronze_table,
+    copy_text,
+    ensure_bronze_table,
+)
+from python_scripts.ingest.lake import iter_lines, lake_from_url, open_lines_reader
+from python_scripts.ingest.manifest import Manifest
+from python_scripts.settings import Settings, get_settings
+from python_scripts.sources import bronze_table_name
+from python_scripts.warehouse.db import connect
+
+
+class ReconciliationError(RuntimeError):
+    """Counts do not add up (extracted ≠ loaded + rejected); the load is rolled back."""
+
+
+def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> dict:
+    """Replace the manifest's batch in bronze (and its rejects in audit) in one transaction.
+
+    Streams the lake objects into COPY; reconciles extracted = loaded + rejected before committing,
+    otherwise raises ReconciliationError and leaves bronze as it was.
+    """
+    settings = settings or get_settings()
+    manifest = Manifest(**manifest_dict)
+    lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
+    table = bronze_table(manifest.source, manifest.entity)
+    lock_name = bronze_table_name(manifest.source, manifest.entity)
+
+    with connect(settings, settings.loader_role, "elt-load") as conn:
+        run_id = audit.start_run(conn, manifest.run_key(), "load")
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
+                ensure_bronze_table(conn, manifest.source, manifest.entity)
+                conn.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(table), (manifest.batch_id,))
+                conn.execute(
+                    "DELETE FROM audit.rejected_records WHERE source = %s AND entity = %s AND batch_id = %s",
+                    (manifest.source, manifest.entity, manifest.batch_id),
+                )
+                rejected_nos = _copy_rejects(conn, lake, manifest)
+                raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
+                _reconcile(manifest, raw_count, loaded, len(rejected_nos))
+        except BaseException as exc:
+            audit.record_failure(
+                conn, run_id, exc, extracted=manifest.extracted, rejected=manifest.rejected, lake_uri=manifest.raw_uri
+            )
+            raise
+        audit.finish_run(
+            conn,
+            run_id,
+            "success",
+            extracted=manifest.extracted,
+            valid=manifest.valid,
+            rejected=len(rejected_nos),
+            loaded=loaded,
+            lake_uri=manifest.raw_uri,
+        )
+    return {**manifest.to_dict(), "loaded": loaded, "table": f"{lock_name}"}
+
+
+def _read_envelope(lines, manifest: Manifest, key: str) -> dict:
+    try:
+        envelope = orjson.loads(next(lines))["envelope"]
+    except (StopIteration, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        raise ReconciliationError(f"lake object {key} has no envelope line") from exc
+    if envelope.get("batch_id") != manifest.batch_id:
+        raise ReconciliationError(
+            f"lake object {key} holds batch {envelope.get('batch_id')!r}, expected {manifest.batch_id!r}"
+        )
+    return envelope
+
+
+def _copy_rejects(conn, lake, manifest: Manifest) -> set[int]:
+    """COPY the quarantined records into audit.rejected_records; return their record numbers."""
+    rejected_nos: set[int] = set()
+    uri = copy_text(lake.uri(manifest.rejected_key))
+    prefix = b"\t".join(copy_text(v) for v in (manifest.source, manifest.entity, manifest.batch_id))
+    copy_sql = (
+        "COPY audit.rejected_records (source, entity, batch_id, lake_uri, record_no, reason, path, "
+        "payload, raw_text) FROM STDIN"
+    )
+    with (
+        open_lines_reader(lake, manifest.rejected_key) as stream,
+        conn.cursor() as cur,
+        cur.copy(copy_sql) as copy,
+    ):
+        lines = iter_lines(stream)
+        _read_envelope(lines, manifest, manifest.rejected_key)
+        for line in lines:
+            entry = orjson.loads(line)
+            rejected_nos.add(entry["record_no"])
+            record = orjson.dumps(entry["record"])
+            # jsonb cannot hold U+0000: keep such records as text instead of failing the load.
+            payload, raw_text = (b"\\N", copy_text(record)) if b"\\u0000" in record else (copy_text(record), b"\\N")
+            copy.write(
+                b"\t".join(
+                    (
+                        prefix,
+                        uri,
+                        str(entry["record_no"]).encode(),
+                        copy_text(entry["reason"]),
+                        copy_text(entry["path"]),
+                        payload,
+                        raw_text,
+                    )
+                )
+                + b"\n"
+            )
+    return rejected_nos
+
+
+def _copy_bronze(conn, lake, manifest: Manifest, table, rejected_nos: set[int]) -> tuple[int, int]:
+    """Stream the raw object into the bronze table with COPY, skipping quarantined records."""
+    raw_count = loaded = 0
+    with (
+        open_lines_reader(lake, manifest.raw_key) as stream,
+        conn.cursor() as cur,
+        cur.copy(bronze_copy_sql(table), writer=QueuedCopyWriter(cur)) as copy,
+    ):
+        lines = iter_lines(stream)
+        envelope = _read_envelope(lines, manifest, manifest.raw_key)
+        prefix = bronze_copy_prefix(manifest.batch_id, lake.uri(manifest.raw_key), envelope)
+        for chunk in bronze_copy_chunks(lines, prefix, rejected_nos):
+            raw_count, rows, data = chunk
+            copy.write(data)
+            loaded += rows
+    return raw_count, loaded
+
+
+def _reconcile(manifest: Manifest, raw_count: int, loaded: int, rejected: int) -> None:
+    problems = []
+    if raw_count != manifest.extracted:
+        problems.append(f"the raw object holds {raw_count} records but extraction counted {manifest.extracted}")
+    if rejected != manifest.rejected:
+        problems.append(f"the rejected object holds {rejected} records but validation counted {manifest.rejected}")
+    if loaded + rejected != manifest.extracted:
+        problems.append(f"loaded {loaded} + rejected {rejected} != extracted {manifest.extracted}")
+    if problems:
+        raise ReconciliationError(
+            f"{manifest.source}/{manifest.entity} batch {manifest.batch_id}: " + "; ".join(problems)
+        )
