@@ -15,14 +15,11 @@ CHECKOV := $(IAC)/bin/checkov
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print 2>/dev/null)
 
-# Settings live in .env (see .env.example); the process environment wins over the file.
-ifneq (,$(wildcard .env))
-include .env
-export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
-endif
+# Settings live in .env (see .env.example), read and validated by python_scripts/settings.py, never by make;
+# the process environment wins over the file.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
-# What Airflow, Cosmos and dbt read, derived from the settings (python_scripts/settings.py).
-WITH_ENV = eval "$$($(BIN)/python -m python_scripts.settings --export)" &&
+# The settings and what Airflow, Cosmos and dbt read derived from them; an invalid setting stops the target.
+WITH_ENV = exports="$$($(BIN)/python -m python_scripts.settings --export)" && eval "$$exports" &&
 
 .PHONY: help install db-up db-init run test test-fast test-reliability lint format manifest dbt-build docs docs-generate sandbox clean-local \
 	test-tools browser iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger

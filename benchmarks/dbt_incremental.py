@@ -35,7 +35,7 @@ from psycopg import sql
 from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress, run_dbt
 from benchmarks.report import targets_table
 from python_scripts.ingest.pipeline import ingest
-from python_scripts.ops.local_run import SANDBOXED_SOURCES, sandbox
+from python_scripts.ops.local_run import SANDBOX_URL_VARIABLES, sandbox
 from python_scripts.ops.summary import _table as format_table
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
 
@@ -151,7 +151,7 @@ def bench(carts: int, env: dict[str, str], work_dir: Path) -> dict[str, Any]:
     dbt = Dbt(env, work_dir / "dbt_target")
     result: dict[str, Any] = {"carts": carts}
     with sandbox(env, ("--carts", str(carts), "--start-date", START.isoformat(), "--days", str(DAYS))) as url:
-        settings = get_settings({**env, **dict.fromkeys(SANDBOXED_SOURCES, url)})
+        settings = get_settings({**env, **dict.fromkeys(SANDBOX_URL_VARIABLES, url)})
         progress(f"{carts:,} carts: loading days 1-{DAYS - 1}")
         load_interval(settings, day(0), day(DAYS - 1))
         progress("first dbt build")

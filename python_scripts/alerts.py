@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from python_scripts.settings import Settings
+from python_scripts.settings import Settings, secret_values
 
 REDACTED = "***"
 # Slack renders at most 3,000 characters in a section block; an alert should be read at a glance anyway.
@@ -73,11 +73,11 @@ class Alert:
 
 
 def known_secrets(settings: Settings) -> tuple[str, ...]:
-    """Every secret value the settings hold: API keys, the database password, the webhook URL, its path and the
-    path's last segment (the token of Slack, Mattermost and Rocket.Chat webhooks)."""
-    values = [settings.openweather_api_key, settings.alphavantage_api_key, settings.postgres.password]
-    webhook = settings.alert_slack_webhook_url
-    if webhook:
+    """Every secret value the settings hold (every source's keys included, see ``settings.secret_values``), and
+    the webhook URL's path and the path's last segment (the token of Slack, Mattermost and Rocket.Chat webhooks)."""
+    values = secret_values(settings)
+    if settings.alert_slack_webhook_url:
+        webhook = settings.alert_slack_webhook_url.get_secret_value()
         path = webhook.split("://", 1)[-1].partition("/")[2]
         values += [webhook, path, path.rstrip("/").rsplit("/", 1)[-1]]
     return tuple(value for value in values if value)

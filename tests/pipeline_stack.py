@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from python_scripts.ingest.pipeline import ingest
-from python_scripts.ops.local_run import SANDBOXED_SOURCES, airflow_environment, prepare_airflow, run_dag, sandbox
+from python_scripts.ops.local_run import SANDBOX_URL_VARIABLES, airflow_environment, prepare_airflow, run_dag, sandbox
 from python_scripts.settings import PROJECT_ROOT, get_settings
 from python_scripts.sources import SOURCES
 from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
@@ -52,7 +52,7 @@ def sandbox_url(e2e_env) -> str:
 def dag_env(e2e_env, sandbox_url) -> dict[str, str]:
     return {
         **e2e_env,
-        **dict.fromkeys(SANDBOXED_SOURCES, sandbox_url),
+        **dict.fromkeys(SANDBOX_URL_VARIABLES, sandbox_url),
         "OPENWEATHER_API_KEY": API_KEY,
         "ALPHAVANTAGE_API_KEY": API_KEY,
         "WEATHER_CITIES": ";".join(WEATHER_CITIES),

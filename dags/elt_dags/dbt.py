@@ -13,7 +13,6 @@ production.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from airflow.sdk import TaskGroup
@@ -24,7 +23,8 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from python_scripts.settings import get_settings
 
-DBT_PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR") or Path(__file__).resolve().parents[2] / "dbt_project")
+SETTINGS = get_settings()
+DBT_PROJECT_DIR = Path(SETTINGS.dbt_project_dir)
 WAREHOUSE_CONN_ID = "warehouse"
 
 PROFILE_CONFIG = ProfileConfig(
@@ -33,11 +33,7 @@ PROFILE_CONFIG = ProfileConfig(
     profile_mapping=PostgresUserPasswordProfileMapping(
         conn_id=WAREHOUSE_CONN_ID,
         # Threads as in profiles.yml: a task runs one node, but the watcher's single dbt build uses them all.
-        profile_args={
-            "schema": "staging",
-            "role": os.environ.get("DBT_ROLE", "transformer"),
-            "threads": int(os.environ.get("DBT_THREADS") or 4),
-        },
+        profile_args={"schema": "staging", "role": SETTINGS.transformer_role, "threads": SETTINGS.dbt_threads},
     ),
 )
 
@@ -45,20 +41,17 @@ PROFILE_CONFIG = ProfileConfig(
 def load_mode() -> LoadMode:
     """How the group is rendered at parse time: from the manifest (default) or from ``dbt ls``, which Cosmos
     caches in an Airflow Variable per group until the project's files change."""
-    return LoadMode(os.environ.get("COSMOS_LOAD_MODE") or LoadMode.DBT_MANIFEST.value)
+    return LoadMode(get_settings().cosmos_load_mode)
 
 
 def execution_mode() -> ExecutionMode:
     """How the group runs: one dbt invocation per task (default), or Cosmos' watcher."""
-    return ExecutionMode(os.environ.get("COSMOS_EXECUTION_MODE") or ExecutionMode.LOCAL.value)
+    return ExecutionMode(get_settings().cosmos_execution_mode)
 
 
 def task_granularity() -> str:
     """``node`` (default): one task per dbt node; ``group``: one freshness task and one build task per group."""
-    granularity = os.environ.get("DBT_TASK_GRANULARITY") or "node"
-    if granularity not in ("node", "group"):
-        raise ValueError(f"DBT_TASK_GRANULARITY must be node or group, not {granularity!r}")
-    return granularity
+    return get_settings().dbt_task_granularity
 
 
 def dbt_test_behavior(mode: ExecutionMode) -> TestBehavior:

@@ -9,17 +9,14 @@ downstream of the source, so each run ends with staging, core and marts built fo
 from __future__ import annotations
 
 import logging
-import os
-from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from elt_dags.dbt import dbt_task_group
 from elt_dags.defaults import default_args
-from python_scripts.settings import DBT_DOCS_PATH, DBT_DOCS_SLUG, get_settings
-from python_scripts.sources import Source, bronze_table_name, bronze_table_parts, get_source
+from python_scripts.settings import DBT_DOCS_PATH, DBT_DOCS_SLUG, get_settings, secret_values
+from python_scripts.sources import Source, bronze_table_name, bronze_table_parts
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +34,23 @@ def bronze_asset(source: str, entity: str) -> Asset:
 
 
 def source_api_key(source: Source) -> str | None:
-    """The source's API key: the password of the Airflow connection named like the source, else the
-    environment variable; masked in every task log from here on."""
-    if source.api_key is None:
+    """The source's API key: the password of the Airflow connection named like the source, else its setting.
+    Masked in every task log from here on, with every other secret of the settings."""
+    if not source.api_key_param:
         return None
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
     from airflow.sdk.log import mask_secret
 
+    settings = get_settings()
+    for secret in secret_values(settings):
+        mask_secret(secret)
     try:
         key = BaseHook.get_connection(source.name).password
     except AirflowNotFoundException:
         key = None
-    key = key or os.environ.get(source.api_key.env_var) or None
+    configured = settings.source(source.name).api_key
+    key = key or (configured.get_secret_value() if configured else None)
     if key:
         mask_secret(key)
     return key
@@ -63,7 +64,7 @@ def dbt_docs_links(source: Source) -> str:
     base = urlsplit(conf.get("api", "base_url", fallback="")).path.rstrip("/") + DBT_DOCS_PATH
     links = ", ".join(
         f"[{source.name}.{entity}]({base}#!/source/source.{DBT_DOCS_SLUG}.{source.name}.{entity})"
-        for entity in source.entities
+        for entity in source.entity_names
     )
     return f"\n\n**dbt docs and lineage** of the sources: {links}.\n"
 
@@ -72,39 +73,29 @@ def _part_label(part: dict[str, str]) -> str:
     return part.get("partition") or part["entity"]
 
 
-def ingest_dag(
-    dag_id: str,
-    source_name: str,
-    *,
-    schedule: Any,
-    start_date: datetime,
-    doc_md: str,
-    tags: list[str],
-    extract_pool: str | None = None,
-):
+def ingest_dag(source: Source):
     """Build the ingest DAG of one source (see the module docstring)."""
-    source = get_source(source_name)
     parts = source.parts(get_settings())
-    assets = {entity: bronze_asset(source.name, entity) for entity in source.entities}
+    assets = {entity: bronze_asset(source.name, entity) for entity in source.entity_names}
     params = {}
-    if any(entity.windowed for entity in source.entities.values()):
+    if any(entity.windowed for entity in source.entities):
         params["full_history"] = Param(
             False, type="boolean", description="Extract the whole history, not only the data interval (first load)."
         )
 
     @dag(
-        dag_id=dag_id,
-        schedule=schedule,
-        start_date=start_date,
+        dag_id=source.dag.dag_id,
+        schedule=CronDataIntervalTimetable(source.dag.cron, timezone="UTC"),
+        start_date=source.dag.start_date,
         catchup=False,
         max_active_runs=1,  # snapshots and incremental models must see the intervals in order
         default_args=default_args(),
         params=params,
-        tags=[source.name, *tags],
-        doc_md=doc_md + dbt_docs_links(source),
+        tags=[source.name, "ingest", "bronze", "dbt"],
+        doc_md=source.doc + dbt_docs_links(source),
     )
     def ingest():
-        @task(map_index_template="{{ part_label }}", pool=extract_pool or "default_pool")
+        @task(map_index_template="{{ part_label }}", pool=source.dag.extract_pool or "default_pool")
         def extract(part: dict[str, str]) -> dict:
             from python_scripts.ingest.extract import extract_to_lake
 
@@ -146,7 +137,7 @@ def ingest_dag(
 
         published = publish_bronze(load.expand(manifest=extract.expand(part=parts)))
         published >> dbt_task_group(
-            "transform", select=[f"source:{source.name}.{entity}+" for entity in source.entities]
+            "transform", select=[f"source:{source.name}.{entity}+" for entity in source.entity_names]
         )
 
     return ingest()

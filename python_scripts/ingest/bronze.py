@@ -75,7 +75,7 @@ def create_bronze_tables(settings: Settings | None = None) -> list[str]:
     created = []
     with connect(settings, settings.loader_role, "elt-db-init") as conn:
         for source in SOURCES.values():
-            for entity in source.entities:
+            for entity in source.entity_names:
                 ensure_bronze_table(conn, source.name, entity)
                 created.append(bronze_table_name(source.name, entity))
     return created

@@ -76,7 +76,7 @@ def extract_to_lake(
     spec = source.entity(entity)
     start, end = utc(interval_start), utc(interval_end)
     if full_history is None:
-        full_history = settings.fakestore_carts_full_history
+        full_history = settings.source(source_name).full_history
     batch_id = batch_id_for(start, end)
     if partition:
         batch_id += "_" + partition_slug(partition)
@@ -86,7 +86,8 @@ def extract_to_lake(
     rejected_key = object_key(REJECTED, source_name, entity, start, batch_id, settings.lake_compression)
     validator = RecordValidator.for_entity(source_name, entity)
     duplicates = DuplicateKeys(spec.key)
-    call = Call(start, end, settings, partition=partition, full_history=full_history and spec.windowed)
+    config = settings.source(source_name)
+    call = Call(start, end, config, partition=partition, full_history=full_history and spec.windowed)
     requests = source.requests(entity, call, api_key)
 
     with connect(settings, settings.loader_role, "elt-extract") as conn:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,14 @@ from pathlib import Path
 import requests
 
 from python_scripts.ops import process_groups
-from python_scripts.ops.local_run import SANDBOX_KEYS, SANDBOXED_SOURCES, VENV_BIN, airflow_environment, prepare_airflow
+from python_scripts.ops.local_run import (
+    VENV_BIN,
+    airflow_environment,
+    prepare_airflow,
+    sandbox_variables,
+    sources_without_url,
+)
+from python_scripts.settings import load_or_exit
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"
@@ -61,7 +67,7 @@ def running(env: dict[str, str]) -> dict[str, int]:
 
 def _start_sandbox(env: dict[str, str], folder: Path) -> dict[str, str]:
     """A background sandbox for every source without a base URL; return the variables pointing at it."""
-    missing = [name for name in SANDBOXED_SOURCES if not env.get(name)]
+    missing = sources_without_url(env)
     if not missing:
         return {}
     url_file = folder / "sandbox.url"
@@ -74,8 +80,7 @@ def _start_sandbox(env: dict[str, str], folder: Path) -> dict[str, str]:
             raise RuntimeError(f"the sandbox did not start; see {folder / 'sandbox.log'}")
         time.sleep(0.1)
     url = url_file.read_text().strip()
-    keys = {SANDBOX_KEYS[name]: "sandbox-key" for name in missing if name in SANDBOX_KEYS and not env.get(name)}
-    return {**dict.fromkeys(missing, url), **keys}
+    return sandbox_variables(env, missing, url)
 
 
 def wait_healthy(base_url: str, timeout: float = 180) -> dict:
@@ -138,12 +143,13 @@ def admin_password(env: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("start", "stop", "status"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT") or 8080))
+    parser.add_argument("--port", type=int, help="default: AIRFLOW_PORT")
     parser.add_argument("--celery", action="store_true", help="CeleryExecutor and a Celery worker (Redis broker)")
     args = parser.parse_args(argv)
+    settings = load_or_exit()
     env = airflow_environment()
     if args.command == "start":
-        url = start(env, args.port, celery=args.celery)
+        url = start(env, args.port or settings.airflow_port, celery=args.celery)
         print(f"Airflow UI   {url}  (user {ADMIN_USER}, password {admin_password(env)}, kept in {password_file(env)})")
         print(f"logs         {run_dir(env)}/*.log;  stop with: make airflow-stop")
     else:

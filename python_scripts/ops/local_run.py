@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,25 +16,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
+from python_scripts.settings import PROJECT_ROOT, derived_environment, environment, get_settings, load_or_exit
+from python_scripts.sources import SOURCES, Source
 
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_DAGS = ("fakestore_ingest", "weather_ingest", "stocks_ingest", "orders_batch", "platform_health")
-# Base URL variable → source; each one left unset is served by the sandbox.
-SANDBOXED_SOURCES = {
-    "FAKESTORE_BASE_URL": "fakestore",
-    "OPENWEATHER_BASE_URL": "openweather",
-    "ALPHAVANTAGE_BASE_URL": "alphavantage",
-    "ORDERS_BASE_URL": "orders",
-}
-# The sandbox accepts any key; the real APIs need real ones from the environment.
-SANDBOX_KEYS = {"OPENWEATHER_BASE_URL": "OPENWEATHER_API_KEY", "ALPHAVANTAGE_BASE_URL": "ALPHAVANTAGE_API_KEY"}
+# Every ingest DAG, then the upkeep DAG that reads what they loaded.
+DEFAULT_DAGS = (*(source.dag.dag_id for source in SOURCES.values()), "platform_health")
+# Sources with windowed entities take their whole history in `make run` (its one run is their first load).
+FULL_HISTORY_DAGS = {source.dag.dag_id for source in SOURCES.values() if any(e.windowed for e in source.entities)}
+# The base-URL variables of the sources the sandbox serves.
+SANDBOX_URL_VARIABLES = [source.base_url_variable for source in SOURCES.values() if source.sandboxed]
 POOLS_FILE = PROJECT_ROOT / "airflow" / "pools.json"
 
 
 def airflow_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The process environment plus what Airflow, Cosmos and dbt need, derived from the settings."""
-    env = dict(os.environ if environ is None else environ)
+    """The environment (default: the process's over ``.env``) plus what Airflow, Cosmos and dbt need, derived
+    from the settings."""
+    env = environment(environ)
     env.update(derived_environment(get_settings(env), env))
     return env
 
@@ -75,21 +72,35 @@ def sandbox(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[str]:
 @contextmanager
 def sources_or_sandbox(env: dict[str, str]) -> Iterator[dict[str, str]]:
     """Point every source whose base URL is unset at one sandbox; leave configured sources alone."""
-    missing = [name for name in SANDBOXED_SOURCES if not env.get(name)]
+    missing = sources_without_url(env)
     if not missing:
         yield env
         return
     with sandbox(env) as url:
-        print(f"sandbox API at {url} serving: {', '.join(SANDBOXED_SOURCES[name] for name in missing)}")
-        keys = {SANDBOX_KEYS[name]: "sandbox-key" for name in missing if name in SANDBOX_KEYS}
-        yield {**env, **dict.fromkeys(missing, url), **{k: v for k, v in keys.items() if not env.get(k)}}
+        print(f"sandbox API at {url} serving: {', '.join(source.name for source in missing)}")
+        yield {**env, **sandbox_variables(env, missing, url)}
+
+
+def sources_without_url(env: dict[str, str]) -> list[Source]:
+    """The sources the sandbox serves whose base URL ``env`` leaves unset."""
+    return [source for source in SOURCES.values() if source.sandboxed and not env.get(source.base_url_variable)]
+
+
+def sandbox_variables(env: dict[str, str], sources: list[Source], url: str) -> dict[str, str]:
+    """The variables that point ``sources`` at the sandbox at ``url``: base URLs, and a key where one is needed
+    and unset (the sandbox accepts any; the real APIs need real ones)."""
+    variables = {source.base_url_variable: url for source in sources}
+    for source in sources:
+        if source.api_key_variable and not env.get(source.api_key_variable):
+            variables[source.api_key_variable] = "sandbox-key"
+    return variables
 
 
 def set_sandbox_clock(env: dict[str, str], now: str | None) -> None:
     """Fix the time the sandbox serves "current" weather and the latest prices for, if a sandbox is used."""
     import requests
 
-    urls = {env[name] for name in SANDBOXED_SOURCES if env.get(name)}
+    urls = {env[name] for name in SANDBOX_URL_VARIABLES if env.get(name)}
     for url in urls:
         try:
             requests.post(f"{url}/__sandbox/clock", json={"now": now}, timeout=5).raise_for_status()
@@ -147,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incremental", action="store_true", help="extract carts for the interval only")
     args = parser.parse_args(argv)
 
+    load_or_exit()
     env = airflow_environment()
     print("preparing Airflow metadata database …", flush=True)
     prepare_airflow(env)
@@ -155,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         for dag_id in args.dag or DEFAULT_DAGS:
             started = time.monotonic()
             print(f"running {dag_id} for {args.date} …", flush=True)
-            conf = {"full_history": not args.incremental} if dag_id == "fakestore_ingest" else None
+            conf = {"full_history": not args.incremental} if dag_id in FULL_HISTORY_DAGS else None
             run_dag(dag_id, args.date, run_env, conf=conf)
             print(f"{dag_id} succeeded in {time.monotonic() - started:.0f} s")
     from python_scripts.ops.summary import print_summary

@@ -25,7 +25,7 @@ import requests
 
 from python_scripts.ops import process_groups
 from python_scripts.ops.process_groups import running, spawn, stop
-from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
+from python_scripts.settings import PROJECT_ROOT, Settings, load_or_exit
 
 MONITORING_DIR = PROJECT_ROOT / "monitoring"
 QUERIES_FILE = MONITORING_DIR / "postgres-exporter" / "queries.yaml"
@@ -157,13 +157,15 @@ def start(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("start", "stop", "status"))
-    parser.add_argument("--prometheus-port", type=int, default=int(os.environ.get("PROMETHEUS_PORT") or 9090))
-    parser.add_argument("--exporter-port", type=int, default=int(os.environ.get("PG_EXPORTER_PORT") or 9187))
+    parser.add_argument("--prometheus-port", type=int, help="default: PROMETHEUS_PORT")
+    parser.add_argument("--exporter-port", type=int, help="default: PG_EXPORTER_PORT")
     args = parser.parse_args(argv)
     if args.command == "start":
-        settings = get_settings()
+        settings = load_or_exit()
+        prometheus_port = args.prometheus_port or settings.prometheus_port
+        exporter_port = args.exporter_port or settings.pg_exporter_port
         try:
-            endpoints = start(settings, STATE_DIR, args.prometheus_port, args.exporter_port)
+            endpoints = start(settings, STATE_DIR, prometheus_port, exporter_port)
         except MissingBinaries as exc:
             print(exc, file=sys.stderr)
             return 1

@@ -7,7 +7,6 @@ the report needs exactly the privileges a BI tool has.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 
 import psycopg
@@ -127,10 +126,10 @@ def connect_as_bi_reader(settings: Settings) -> psycopg.Connection:
     """A connection with bi_reader's rights: its own login when ``BI_READER_PASSWORD`` is set (servers with
     password authentication, the Docker stack), else the configured admin switched to the role, as the
     loads and dbt do on a trust-auth server."""
-    password = os.environ.get("BI_READER_PASSWORD")
-    if password:
+    if settings.bi_reader_password:
+        password = settings.bi_reader_password.get_secret_value()
         login = dataclasses.replace(settings.postgres, user=BI_READER_ROLE, password=password)
-        return connect(dataclasses.replace(settings, postgres=login), application_name="elt-report")
+        return connect(settings.replace(postgres=login), application_name="elt-report")
     return connect(settings, BI_READER_ROLE, application_name="elt-report")
 
 

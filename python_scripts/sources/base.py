@@ -1,9 +1,8 @@
-"""The source registry: what each source serves and how a data interval becomes requests and records.
+"""What a source declares, and how a data interval becomes its requests.
 
-A source is a declaration here, a JSON Schema per entity under ``schemas/<source>/`` and a staging model
-in dbt; :mod:`python_scripts.ingest.pipeline` runs extract → validate → land → load → audit the same way for all.
-
-An entity declares:
+A source is one module of this package (``python_scripts/sources/<name>.py``) holding a ``SOURCE``: its
+settings (a ``SourceSettings`` class: base URL, API key, lists it is partitioned by), its entities, and the
+DAG that runs it. An entity declares:
 
 * ``path`` and ``params``: the request for one call (interval, settings and, for partitioned entities,
   the partition);
@@ -13,6 +12,8 @@ An entity declares:
 * ``pass_statuses``: HTTP error statuses whose body is quarantined instead of failing the extraction;
 * ``key``: the fields that identify a record within one batch; a record repeating a key already seen in
   the batch is quarantined as a duplicate.
+
+Its JSON Schemas are ``schemas/<source>/<entity>.json`` beside the modules, its staging models in dbt.
 """
 
 from __future__ import annotations
@@ -20,17 +21,26 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import requests
 
-from python_scripts.ingest.http import ExtractError, Quarantined, Request, SourceThrottled, json_records
-from python_scripts.settings import Settings
+from python_scripts.ingest.http import ExtractError, Request, json_records
+from python_scripts.settings import Settings, SettingsGroup
 
 Reader = Callable[[requests.Response, Request], Iterator[Any]]
+
+
+class SourceSettings(SettingsGroup):
+    """A source's settings: a ``base_url`` field, an ``api_key`` field (a ``SecretStr``) if the API takes a key,
+    and whatever else its requests and partitions read."""
+
+    base_url: str
+    # Windowed entities: extract the whole history instead of the data interval. A source with windowed
+    # entities declares it as a setting of its own.
+    full_history: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class Call:
 
     interval_start: datetime
     interval_end: datetime
-    settings: Settings
+    config: SourceSettings
     partition: str | None = None
     full_history: bool = False
 
@@ -54,42 +64,66 @@ class Entity:
     path: str
     params: Callable[[Call], Mapping[str, str]] = _no_params
     reader: Reader = json_records
-    partitions: Callable[[Settings], tuple[str, ...]] | None = None
+    partitions: Callable[[Any], tuple[str, ...]] | None = None  # the source's settings -> partitions
     pass_statuses: frozenset[int] = frozenset()
     windowed: bool = False  # asked only for the data interval, unless a full history is requested
     key: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ApiKey:
-    """Where a source's key goes (query parameter) and where it comes from (setting / environment)."""
+class Dag:
+    """The ingest DAG of a source: its id, its cron schedule (data intervals, UTC) and what else it needs."""
 
-    param: str
-    setting: str
-    env_var: str
+    dag_id: str
+    cron: str
+    start_date: datetime = datetime(2025, 1, 1, tzinfo=UTC)
+    extract_pool: str | None = None  # an Airflow pool (airflow/pools.json) that caps concurrent extractions
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
-    base_url_setting: str
-    entities: Mapping[str, Entity] = field(default_factory=dict)
-    api_key: ApiKey | None = None
+    settings: type[SourceSettings]
+    entities: tuple[Entity, ...]
+    dag: Dag
+    doc: str = ""  # the module's docstring: the DAG's documentation in the Airflow UI
+    api_key_param: str | None = None  # the query parameter the API key goes in
+    sandboxed: bool = False  # the sandbox API serves it: `make run` points it there while its base URL is unset
+
+    def __post_init__(self):
+        fields = self.settings.model_fields
+        if "base_url" not in fields or not isinstance(fields["base_url"].validation_alias, str):
+            raise TypeError(f"{self.settings.__name__} must declare base_url with setting(...)")
+        if self.api_key_param and "api_key" not in fields:
+            raise TypeError(f"{self.settings.__name__} must declare api_key: the API takes one")
+
+    @property
+    def entity_names(self) -> list[str]:
+        return [entity.name for entity in self.entities]
 
     def entity(self, name: str) -> Entity:
-        try:
-            return self.entities[name]
-        except KeyError:
-            raise KeyError(f"source {self.name!r} has no entity {name!r}; known: {sorted(self.entities)}") from None
+        for entity in self.entities:
+            if entity.name == name:
+                return entity
+        raise KeyError(f"source {self.name!r} has no entity {name!r}; known: {self.entity_names}")
+
+    @property
+    def base_url_variable(self) -> str:
+        return str(self.settings.model_fields["base_url"].validation_alias)
+
+    @property
+    def api_key_variable(self) -> str | None:
+        return str(self.settings.model_fields["api_key"].validation_alias) if self.api_key_param else None
 
     def parts(self, settings: Settings) -> list[dict[str, str]]:
         """One ``{"entity", "partition"?}`` per extraction a run makes: what an ingest DAG maps over."""
+        config = settings.source(self.name)
         parts: list[dict[str, str]] = []
-        for entity in self.entities.values():
+        for entity in self.entities:
             if entity.partitions is None:
                 parts.append({"entity": entity.name})
             else:
-                parts += [{"entity": entity.name, "partition": item} for item in entity.partitions(settings)]
+                parts += [{"entity": entity.name, "partition": item} for item in entity.partitions(config)]
         return parts
 
     def requests(self, entity: str, call: Call, api_key: str | None = None) -> list[Request]:
@@ -98,16 +132,16 @@ class Source:
         if spec.partitions is not None and not call.partition:
             raise ValueError(f"{self.name}/{entity} is fetched per partition; pass one")
         secret_params: dict[str, str] = {}
-        if self.api_key is not None:
-            key = api_key or getattr(call.settings, self.api_key.setting)
+        if self.api_key_param:
+            configured = call.config.api_key
+            key = api_key or (configured.get_secret_value() if configured else None)
             if not key:
                 raise ExtractError(
-                    f"{getattr(call.settings, self.base_url_setting)}{spec.path}",
-                    f"no API key: set {self.api_key.env_var} or the Airflow connection {self.name!r}",
+                    f"{call.config.base_url}{spec.path}",
+                    f"no API key: set {self.api_key_variable} or the Airflow connection {self.name!r}",
                 )
-            secret_params[self.api_key.param] = key
-        base_url = getattr(call.settings, self.base_url_setting)
-        return [Request(base_url, spec.path, dict(spec.params(call)), secret_params)]
+            secret_params[self.api_key_param] = key
+        return [Request(call.config.base_url, spec.path, dict(spec.params(call)), secret_params)]
 
 
 BRONZE_SCHEMA = "bronze"
@@ -131,149 +165,3 @@ def partition_slug(partition: str) -> str:
     if not slug:
         raise ValueError(f"partition {partition!r} has no letters or digits")
     return slug
-
-
-# Fake Store ------------------------------------------------------------------------------------------
-
-
-def _carts_window(call: Call) -> dict[str, str]:
-    if call.full_history:
-        return {}
-    return {"startdate": f"{call.interval_start:%Y-%m-%d}", "enddate": f"{call.interval_end:%Y-%m-%d}"}
-
-
-FAKESTORE = Source(
-    name="fakestore",
-    base_url_setting="fakestore_base_url",
-    entities={
-        "products": Entity("products", "/products", key=("id",)),
-        "users": Entity("users", "/users", key=("id",)),
-        "carts": Entity("carts", "/carts", params=_carts_window, windowed=True, key=("id",)),
-    },
-)
-
-
-# OpenWeatherMap current weather ----------------------------------------------------------------------
-
-
-def _weather_params(call: Call) -> dict[str, str]:
-    return {"q": call.partition or "", "units": "metric"}
-
-
-def _error_body(response: requests.Response) -> Any:
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return {"body": response.content[:2000].decode("utf-8", errors="replace")}
-
-
-def openweather_observation(response: requests.Response, request: Request) -> Iterator[Any]:
-    """The one observation of a 200; a 400/404 (unknown city, bad query) is quarantined with its message."""
-    if response.status_code == 200:
-        yield from json_records(response, request)
-        return
-    body = _error_body(response)
-    message = body.get("message") if isinstance(body, dict) else None
-    yield Quarantined(body, f"HTTP {response.status_code} for {request.describe()}: {message or body}")
-
-
-OPENWEATHER = Source(
-    name="openweather",
-    base_url_setting="openweather_base_url",
-    api_key=ApiKey(param="appid", setting="openweather_api_key", env_var="OPENWEATHER_API_KEY"),
-    entities={
-        "observations": Entity(
-            "observations",
-            "/data/2.5/weather",
-            params=_weather_params,
-            reader=openweather_observation,
-            partitions=lambda settings: settings.weather_cities,
-            pass_statuses=frozenset({400, 404}),
-            key=("id", "dt"),
-        ),
-    },
-)
-
-
-# Alpha Vantage daily prices --------------------------------------------------------------------------
-
-ALPHAVANTAGE_SERIES = "Time Series (Daily)"
-
-
-def _prices_params(call: Call) -> dict[str, str]:
-    return {"function": "TIME_SERIES_DAILY", "symbol": call.partition or "", "outputsize": "compact"}
-
-
-def alphavantage_daily(response: requests.Response, request: Request) -> Iterator[Any]:
-    """One record per trading day: the day's values as received, with the symbol and date added.
-
-    Alpha Vantage answers errors with HTTP 200: ``Information`` / ``Note`` (rate limit, premium feature)
-    raise SourceThrottled; an ``Error Message`` about the key raises ExtractError; any other
-    ``Error Message`` (a bad symbol) is quarantined. A body without the series is never an empty day.
-    The body (100 days, or about 1 MB for a full history) is parsed whole.
-    """
-    url = request.describe()
-    try:
-        body = orjson.loads(response.content)
-    except (orjson.JSONDecodeError, requests.exceptions.RequestException) as exc:
-        raise ExtractError(url, f"malformed or truncated JSON: {exc}", 200) from None
-    if not isinstance(body, dict):
-        raise ExtractError(url, "expected a JSON object", 200, response.content[:300])
-    for key in ("Information", "Note"):
-        if key in body:
-            raise SourceThrottled(url, f"refused with {key!r}", 200, str(body[key]))
-    if "Error Message" in body:
-        message = str(body["Error Message"])
-        if "apikey" in message.lower():
-            raise ExtractError(url, "the API key was refused", 200, message)
-        yield Quarantined(body, f"Alpha Vantage error for {url}: {message}")
-        return
-    series, meta = body.get(ALPHAVANTAGE_SERIES), body.get("Meta Data")
-    if not isinstance(series, dict) or not series or not isinstance(meta, dict):
-        raise ExtractError(url, f"no {ALPHAVANTAGE_SERIES!r} in the response", 200, response.content[:300])
-    context = {"last_refreshed": meta.get("3. Last Refreshed"), "time_zone": meta.get("5. Time Zone")}
-    symbol = meta.get("2. Symbol")
-    for day, values in series.items():
-        day_values = values if isinstance(values, dict) else {"values": values}
-        yield {"symbol": symbol, "date": day, **day_values, **context}
-
-
-ALPHAVANTAGE = Source(
-    name="alphavantage",
-    base_url_setting="alphavantage_base_url",
-    api_key=ApiKey(param="apikey", setting="alphavantage_api_key", env_var="ALPHAVANTAGE_API_KEY"),
-    entities={
-        "daily_prices": Entity(
-            "daily_prices",
-            "/query",
-            params=_prices_params,
-            reader=alphavantage_daily,
-            partitions=lambda settings: settings.stock_tickers,
-            key=("symbol", "date"),
-        ),
-    },
-)
-
-
-# Synthetic orders feed -------------------------------------------------------------------------------
-
-
-def _orders_params(call: Call) -> dict[str, str]:
-    return {"as_of": f"{call.interval_end:%Y-%m-%dT%H:%M:%SZ}", "size": str(call.settings.orders_batch_size)}
-
-
-ORDERS = Source(
-    name="orders",
-    base_url_setting="orders_base_url",
-    entities={"orders": Entity("orders", "/orders", params=_orders_params, key=("order_id",))},
-)
-
-
-SOURCES: dict[str, Source] = {source.name: source for source in (FAKESTORE, OPENWEATHER, ALPHAVANTAGE, ORDERS)}
-
-
-def get_source(name: str) -> Source:
-    try:
-        return SOURCES[name]
-    except KeyError:
-        raise KeyError(f"unknown source {name!r}; known: {sorted(SOURCES)}") from None

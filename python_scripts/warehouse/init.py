@@ -7,12 +7,11 @@ every registered source; safe to run again.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import subprocess
 
 from python_scripts.ingest.bronze import create_bronze_tables
-from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
+from python_scripts.settings import PROJECT_ROOT, Settings, load_or_exit
 
 SQL_INIT_DIR = PROJECT_ROOT / "sql" / "init"
 
@@ -25,9 +24,9 @@ def apply_sql_init(settings: Settings, warehouse_db: str | None = None, airflow_
         "airflow_db": airflow_db or settings.airflow_db,
     }
     for name in ("loader", "transformer", "bi_reader"):
-        password = os.environ.get(f"{name.upper()}_PASSWORD")
+        password = getattr(settings, f"{name}_password")
         if password:
-            variables[f"{name}_password"] = password
+            variables[f"{name}_password"] = password.get_secret_value()
     for script in sorted(SQL_INIT_DIR.glob("*.sql")):
         command = ["psql", "-X", "-q", "-h", server.host, "-p", str(server.port), "-U", server.user, "-d", "postgres"]
         for name, value in variables.items():
@@ -35,7 +34,7 @@ def apply_sql_init(settings: Settings, warehouse_db: str | None = None, airflow_
         result = subprocess.run([*command, "-f", str(script)], env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{script.name} failed against {server.describe('postgres')}:\n{result.stderr}")
-    create_bronze_tables(dataclasses.replace(settings, warehouse_db=variables["warehouse_db"]))
+    create_bronze_tables(settings.replace(warehouse_db=variables["warehouse_db"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse-db", help="warehouse database name (default: WAREHOUSE_DB)")
     parser.add_argument("--airflow-db", help="Airflow metadata database name (default: AIRFLOW_DB)")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = load_or_exit()
     apply_sql_init(settings, args.warehouse_db, args.airflow_db)
     print(
         f"initialised {args.warehouse_db or settings.warehouse_db} and {args.airflow_db or settings.airflow_db} "

@@ -29,6 +29,7 @@ PARSE = textwrap.dedent(
     print(json.dumps({
         "errors": {k: str(v) for k, v in bag.import_errors.items()},
         "heavy_modules": heavy,
+        "files": sorted({dag.fileloc.rsplit("/", 1)[-1].removesuffix(".py") for dag in bag.dags.values()}),
         "sources": sorted({tag for dag in bag.dags.values() for tag in dag.tags}),
         "dags": {
             dag_id: {
@@ -95,7 +96,7 @@ def test_no_import_errors(parsed):
 
 
 def test_every_file_defines_a_dag(parsed):
-    assert {path.stem for path in DAG_FILES} <= set(parsed["dags"])
+    assert {path.stem for path in DAG_FILES} == set(parsed["files"])
 
 
 def test_owner_retries_tags_and_docs(parsed):
@@ -119,13 +120,14 @@ def test_every_source_has_an_ingest_dag(parsed):
     from python_scripts.sources import SOURCES
 
     assert set(parsed["sources"]) >= set(SOURCES)
+    assert {source.dag.dag_id for source in SOURCES.values()} <= set(parsed["dags"])
 
 
 def test_ingest_dags_publish_one_asset_per_bronze_table(parsed):
     from python_scripts.sources import SOURCES
 
     outlets = {uri for dag in parsed["dags"].values() for uri in dag["outlets"]}
-    expected = {f"bronze.{name}_{entity}" for name, source in SOURCES.items() for entity in source.entities}
+    expected = {f"bronze.{name}_{entity}" for name, source in SOURCES.items() for entity in source.entity_names}
     assert outlets == expected
 
 

@@ -17,6 +17,7 @@ from benchmarks import cosmos
 from benchmarks.tasks import LOAD_CONTENDERS
 from python_scripts.ops.local_run import airflow_environment
 from python_scripts.settings import PROJECT_ROOT
+from python_scripts.sources import SOURCES
 from tests.warehouse import TEST_WAREHOUSE_DB
 
 BENCH_DB = f"{TEST_WAREHOUSE_DB}_bench"
@@ -71,8 +72,9 @@ def test_the_cosmos_benchmark_times_one_dag_file_parse_in_a_fresh_interpreter(tm
     """The parse measurement alone (the run comparison takes minutes): the child renders the Cosmos group from
     the manifest and reports its parse apart from the interpreter's start-up and Airflow's import."""
     env = airflow_environment({**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "WAREHOUSE_DB": BENCH_DB})
-    measured = cosmos.parse_in_child("fakestore_ingest", {**env, **cosmos.PARSE_MODES["manifest"]}, tmp_path / "out")
+    measured = cosmos.parse_in_child("ingest_dags", {**env, **cosmos.PARSE_MODES["manifest"]}, tmp_path / "out")
     assert measured["errors"] == {}
-    assert measured["tasks"] > 10  # extract, load, publish_bronze and the dbt nodes of the transform group
+    assert measured["dags"] == len(SOURCES)
+    assert measured["tasks"] > 10 * len(SOURCES)  # extract, load, publish_bronze and each transform group's nodes
     assert 0 < measured["parse_seconds"] < measured["process_seconds"]
     assert measured["airflow_import_seconds"] > 0

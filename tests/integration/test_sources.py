@@ -97,7 +97,7 @@ def test_parts_follow_the_settings(monkeypatch):
 
 
 def test_requests_carry_the_key_but_never_show_it(settings):
-    call = Call(START, END, settings, partition="London,GB")
+    call = Call(START, END, settings.source("openweather"), partition="London,GB")
     (request,) = SOURCES["openweather"].requests("observations", call, api_key=KEY)
     assert request.secret_params == {"appid": KEY}
     assert KEY not in request.describe()
@@ -107,7 +107,7 @@ def test_requests_carry_the_key_but_never_show_it(settings):
 
 def test_a_missing_key_is_a_clear_error(settings, monkeypatch):
     monkeypatch.delenv("OPENWEATHER_API_KEY", raising=False)
-    call = Call(START, END, get_settings(), partition="London,GB")
+    call = Call(START, END, get_settings().source("openweather"), partition="London,GB")
     with pytest.raises(ExtractError, match="OPENWEATHER_API_KEY"):
         SOURCES["openweather"].requests("observations", call)
 

@@ -225,7 +225,7 @@ def test_fault(case, clean_counts, reliability_env, sandbox_api, wh, fault_repor
         assert error is not None, "expected the extraction to fail"
         message = str(error)
         assert case.error in message, message
-        assert settings.openweather_api_key not in message
+        assert settings.source("openweather").api_key.get_secret_value() not in message
         assert state.bronze() == (0, 0), "no part of a failed batch may reach bronze"
         assert state.rejects() == []
         audit = state.audit()

@@ -9,7 +9,6 @@ bronze tables its payload tries to drop are still there.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -46,7 +45,7 @@ MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1; longer names would be truncated, n
 START = datetime(2025, 1, 15, tzinfo=UTC)
 END = datetime(2025, 1, 16, tzinfo=UTC)
 LANDING_TABLES = [("audit", "ingestion_runs"), ("audit", "rejected_records")] + [
-    ("bronze", f"{source.name}_{entity}") for source in SOURCES.values() for entity in source.entities
+    ("bronze", f"{source.name}_{entity}") for source in SOURCES.values() for entity in source.entity_names
 ]
 
 
@@ -146,7 +145,7 @@ def test_connect_switches_to_a_hostile_role_from_the_settings(settings, admin, n
     admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
     admin.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
     try:
-        hostile = dataclasses.replace(settings, loader_role=role, transformer_role=role)
+        hostile = settings.replace(loader_role=role, transformer_role=role)
         with connect(hostile, hostile.loader_role) as conn:
             assert conn.execute("SELECT current_user, session_user").fetchone() == (role, settings.postgres.user)
     finally:
@@ -157,7 +156,7 @@ def test_connect_switches_to_a_hostile_role_from_the_settings(settings, admin, n
 def test_connect_refuses_an_unknown_hostile_role(settings, admin, name):
     role = cluster_name(name, "_nx")  # never created
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="does not exist"):
-        connect(dataclasses.replace(settings, loader_role=role), role)
+        connect(settings.replace(loader_role=role), role)
 
 
 @hostile_names

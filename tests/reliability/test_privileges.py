@@ -169,7 +169,7 @@ DENIALS = [*_loader_denials(), *_transformer_denials(), *_bi_reader_denials()]
 def roles_settings(pg_server) -> Iterator[Settings]:
     """The test warehouse as sql/init built it, with the bronze tables, one table per transformer layer and a
     SECURITY DEFINER function owned by each writing role."""
-    settings = dataclasses.replace(get_settings(), warehouse_db=TEST_WAREHOUSE_DB)
+    settings = get_settings().replace(warehouse_db=TEST_WAREHOUSE_DB)
     create_bronze_tables(settings)
     with connect(settings, TRANSFORMER, "privileges-test") as conn:
         for table in LAYER_TABLES.values():

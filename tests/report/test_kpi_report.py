@@ -7,7 +7,6 @@ The warehouse is the one tests/dbt builds (``built_warehouse``: every source loa
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import time
@@ -106,7 +105,7 @@ def test_freshness_totals_match_bronze_and_the_quarantine(built_warehouse, wh):
     rows = wh.execute(
         "SELECT source, entity, rows_loaded_total, rows_rejected_total FROM marts.mart_source_freshness"
     ).fetchall()
-    registered = {(name, entity) for name, source in SOURCES.items() for entity in source.entities}
+    registered = {(name, entity) for name, source in SOURCES.items() for entity in source.entity_names}
     rows = [row for row in rows if row[:2] in registered]
     assert rows
     for source, entity, loaded, rejected in rows:
@@ -168,7 +167,7 @@ def test_every_page_of_the_report_shows_every_chart_with_data(built_warehouse, r
 
 def test_an_empty_warehouse_gives_placeholders_not_errors(pg_server, tmp_path):
     """A warehouse where dbt never ran (no marts at all): every chart is a "no data yet" panel."""
-    settings = dataclasses.replace(get_settings(), warehouse_db=f"{TEST_WAREHOUSE_DB}_empty")
+    settings = get_settings().replace(warehouse_db=f"{TEST_WAREHOUSE_DB}_empty")
     apply_sql_init(settings, settings.warehouse_db, TEST_AIRFLOW_DB)
     try:
         html = build_report(settings, tmp_path / "kpi.html").read_text()

@@ -124,7 +124,7 @@ def test_the_raw_objects_are_in_the_bucket_under_the_documented_keys(running: St
     keys = lake_keys(running)
     batch = batch_id_for(*INTERVAL)
     for source in DAGS.values():
-        for entity in SOURCES[source].entities:
+        for entity in SOURCES[source].entity_names:
             key = "lake/" + object_key(RAW, source, entity, INTERVAL[0], batch)
             assert keys.get(key, 0) > 0, f"{key} missing from {sorted(keys)}"
     versioning = running.s3().get_bucket_versioning(Bucket=running.settings.get("LAKE_BUCKET", "elt-lake"))

@@ -18,16 +18,36 @@ Reruns of the same logical date overwrite the same lake objects and the same bro
 core and marts unchanged.
 """
 
-from datetime import UTC, datetime
+from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable
-from elt_dags.ingest import ingest_dag
+from python_scripts.settings import setting
+from python_scripts.sources.base import Call, Dag, Entity, Source, SourceSettings
 
-ingest_dag(
-    "fakestore_ingest",
-    "fakestore",
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
-    doc_md=__doc__,
-    tags=["ingest", "bronze", "dbt"],
+
+class FakestoreSettings(SourceSettings):
+    base_url: str = setting(
+        "https://fakestoreapi.com", "FAKESTORE_BASE_URL", "The Fake Store API (unset: `make run` serves the sandbox)."
+    )
+    full_history: bool = setting(
+        False, "FAKESTORE_CARTS_FULL_HISTORY", "Extract every cart instead of the run's data interval."
+    )
+
+
+def _carts_window(call: Call) -> dict[str, str]:
+    if call.full_history:
+        return {}
+    return {"startdate": f"{call.interval_start:%Y-%m-%d}", "enddate": f"{call.interval_end:%Y-%m-%d}"}
+
+
+SOURCE = Source(
+    name="fakestore",
+    settings=FakestoreSettings,
+    entities=(
+        Entity("products", "/products", key=("id",)),
+        Entity("users", "/users", key=("id",)),
+        Entity("carts", "/carts", params=_carts_window, windowed=True, key=("id",)),
+    ),
+    dag=Dag("fakestore_ingest", cron="0 0 * * *"),
+    doc=__doc__,
+    sandboxed=True,
 )
