@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Iterator, Mapping
@@ -260,11 +261,14 @@ def environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return {**read_env_file(env_file()), **os.environ}
 
 
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]+:)[^@\s/]+@")
+
+
 def _problems(group: type[SettingsGroup], error: ValidationError, environ: Mapping[str, str]) -> Iterator[str]:
     secrets = set(secret_variables(group))
     for problem in error.errors():
         env = str(problem["loc"][0]) if problem["loc"] else "?"
-        value = "<secret>" if env in secrets else repr(environ.get(env, problem.get("input")))
+        value = "<secret>" if env in secrets else repr(_URL_PASSWORD.sub(r"\1***@", str(environ.get(env, ""))))
         message = problem["msg"].removeprefix("Value error, ")
         yield f"{env}={value}: {message[0].lower()}{message[1:]}"
 
