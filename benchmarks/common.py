@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import datetime
@@ -14,8 +13,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from python_scripts.ops.local_run import VENV_BIN
 from python_scripts.settings import PROJECT_ROOT, Settings
+from python_scripts.transform.runner import run_dbt as dbt_command
 from python_scripts.warehouse.init import apply_sql_init
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
@@ -59,9 +58,5 @@ def run_dbt(args: tuple[str, ...], project_dir: Path | str, env: dict[str, str])
     """Run the dbt CLI of this venv in project_dir; its wall seconds (interpreter start and parsing included).
     A failure raises with the end of dbt's output."""
     started = time.perf_counter()
-    result = subprocess.run(
-        [str(VENV_BIN / "dbt"), *args], cwd=project_dir, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout[-4000:]}")
+    dbt_command(*args, env=env, project_dir=project_dir)
     return time.perf_counter() - started

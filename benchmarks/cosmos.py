@@ -40,11 +40,13 @@ from psycopg import sql
 from benchmarks.common import run_dbt
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.ops import airflow_services
+from python_scripts.ops.airflow_cli import VENV_BIN, prepare_airflow, run_dag
 from python_scripts.ops.airflow_rest import AirflowClient, free_port
-from python_scripts.ops.local_run import VENV_BIN, prepare_airflow, run_dag, sources_or_sandbox
-from python_scripts.ops.summary import _table as format_table
+from python_scripts.ops.sandboxing import sources_or_sandbox
+from python_scripts.ops.summary import format_table
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
 from python_scripts.sources import get_source
+from python_scripts.warehouse.checksum import table_checksum
 from python_scripts.warehouse.init import apply_sql_init
 
 # The ingest DAGs of every source come from one file; its parse is divided among them.
@@ -59,7 +61,6 @@ PARSE_MODES = {
     "dbt ls cached": {"COSMOS_LOAD_MODE": "dbt_ls"},
 }
 RUN_TIMEOUT = 900
-LOAD_TIME_SUFFIX = "loaded_at"
 TARGETS = {"parse_seconds": 1.0, "vs_dbt_ls": 5.0, "vs_dbt_build": 1.3}
 
 
@@ -222,19 +223,11 @@ def marts_fingerprint(env: dict[str, str]) -> dict[str, list]:
     """Rows and an md5 over every row of each table in ``marts``, without the bronze load times (every run
     reloads the interval, so they move): what "identical marts" is checked on."""
     settings = get_settings(env)
-    columns_query = """
-        SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns
-        WHERE table_schema = 'marts' AND column_name NOT LIKE %s GROUP BY table_name ORDER BY table_name
-    """
-    found = {}
     with psycopg.connect(settings.warehouse_url) as conn:
-        for table, columns in conn.execute(columns_query, (f"%{LOAD_TIME_SUFFIX}",)).fetchall():
-            row = sql.SQL("ROW({})::text").format(sql.SQL(", ").join(map(sql.Identifier, columns)))
-            query = sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg({row}, E'\\n' ORDER BY {row}), '')) FROM {table}"
-            ).format(row=row, table=sql.Identifier("marts", table))
-            found[table] = list(conn.execute(query).fetchone())
-    return found
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY table_name"
+        ).fetchall()
+        return {table: list(table_checksum(conn, f"marts.{table}")) for (table,) in tables}
 
 
 def run_dags_test(env: dict[str, str]) -> dict[str, Any]:

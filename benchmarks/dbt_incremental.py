@@ -30,14 +30,14 @@ from typing import Any
 
 import psycopg
 import requests
-from psycopg import sql
 
 from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress, run_dbt
 from benchmarks.report import targets_table
 from python_scripts.ingest.pipeline import ingest
-from python_scripts.ops.local_run import SANDBOX_URL_VARIABLES, sandbox
-from python_scripts.ops.summary import _table as format_table
+from python_scripts.ops.sandboxing import SANDBOX_URL_VARIABLES, sandbox
+from python_scripts.ops.summary import format_table
 from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
+from python_scripts.warehouse.checksum import table_checksum
 
 FULL_CARTS, QUICK_CARTS = 1_000_000, 10_000
 START, DAYS = date(2025, 1, 1), 100
@@ -103,15 +103,9 @@ class Dbt:
 
 
 def checksums(url: str) -> dict[str, list]:
-    """Rows and an md5 of every row (all columns, in order) of each checked relation."""
-    found = {}
+    """Rows and an md5 of every row (all columns) of each checked relation."""
     with psycopg.connect(url) as conn:
-        for table in CHECKED:
-            query = sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {} AS t"
-            ).format(sql.Identifier(*table.split(".")))
-            found[table] = list(conn.execute(query).fetchone())
-    return found
+        return {table: list(table_checksum(conn, table, exclude=())) for table in CHECKED}
 
 
 def move_carts_into_the_delta(base_url: str, carts: int) -> int:

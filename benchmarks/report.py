@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.tasks import LOAD_CONTENDERS
-from python_scripts.ops.summary import _table as format_table
+from python_scripts.ops.summary import format_table
 
 REFERENCE = "raw COPY"
 PROJECT = "project loader"

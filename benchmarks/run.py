@@ -37,7 +37,7 @@ from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress
 from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
 from python_scripts.ingest.bronze import bronze_table
 from python_scripts.ingest.manifest import Manifest
-from python_scripts.ops.local_run import sandbox
+from python_scripts.ops.sandboxing import sandbox
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
 PARTS = ("extract", "load", "dbt", "cosmos")

@@ -21,13 +21,8 @@ from pathlib import Path
 import requests
 
 from python_scripts.ops import process_groups
-from python_scripts.ops.local_run import (
-    VENV_BIN,
-    airflow_environment,
-    prepare_airflow,
-    sandbox_variables,
-    sources_without_url,
-)
+from python_scripts.ops.airflow_cli import VENV_BIN, airflow_environment, prepare_airflow
+from python_scripts.ops.sandboxing import sandbox_variables, sources_without_url
 from python_scripts.settings import load_or_exit
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")

@@ -8,7 +8,7 @@ from psycopg import sql
 from python_scripts.settings import Settings, get_settings
 
 
-def _table(headers: list[str], rows: list[tuple]) -> str:
+def format_table(headers: list[str], rows: list[tuple]) -> str:
     cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
@@ -47,7 +47,7 @@ def print_summary(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         print(f"\nWarehouse {settings.postgres.describe(settings.warehouse_db)}\n")
-        print(_table(["bronze table", "rows", "batches", "rejected"], bronze_summary(conn)))
+        print(format_table(["bronze table", "rows", "batches", "rejected"], bronze_summary(conn)))
         runs = conn.execute(
             """
             SELECT DISTINCT ON (source, entity, batch_id) source || '.' || entity, batch_id, status,
@@ -60,17 +60,17 @@ def print_summary(settings: Settings | None = None) -> None:
             """
         ).fetchall()
         print("\nLatest loads (audit.ingestion_runs)\n")
-        print(_table(["entity", "batch", "status", "extracted", "rejected", "loaded", "seconds"], runs))
+        print(format_table(["entity", "batch", "status", "extracted", "rejected", "loaded", "seconds"], runs))
         marts = marts_summary(conn)
         if not marts:
             return
         print("\nMarts\n")
-        print(_table(["mart", "rows"], marts))
+        print(format_table(["mart", "rows"], marts))
         for name, _ in marts:
             title, query = HIGHLIGHTS.get(name.removeprefix("marts."), ("first rows", None))
             cur = conn.execute(query or sql.SQL("SELECT * FROM {} LIMIT 5").format(sql.Identifier("marts", name[6:])))
             print(f"\n{name}: {title}\n")
-            print(_table([c.name for c in cur.description], cur.fetchall()))
+            print(format_table([c.name for c in cur.description], cur.fetchall()))
 
 
 # One view per mart for the summary: (title, query).

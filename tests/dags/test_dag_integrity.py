@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from python_scripts.ops.local_run import airflow_environment
+from python_scripts.ops.airflow_cli import airflow_environment
 from python_scripts.settings import PROJECT_ROOT
 
 DAG_FILES = sorted((PROJECT_ROOT / "dags").glob("*.py"))

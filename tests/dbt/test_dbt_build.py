@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def test_every_node_passed_and_every_kind_ran(built_warehouse):
-    statuses = {r["unique_id"]: r["status"] for r in built_warehouse["results"]}
+    statuses = {r["unique_id"]: r["status"] for r in built_warehouse.results}
     assert set(statuses.values()) <= {"success", "pass"}, {
         k: v for k, v in statuses.items() if v not in {"success", "pass"}
     }

@@ -64,8 +64,9 @@ def load(settings, start: datetime, end: datetime, sources: dict[str, tuple[str,
 
 
 @pytest.fixture(scope="module")
-def compared(built_warehouse, dag_env, wh, api, dbt, tmp_path_factory) -> dict:
-    settings = get_settings({**dag_env, "LAKE_URL": str(tmp_path_factory.mktemp("incremental_lake"))})
+def compared(built_warehouse, api, tmp_path_factory) -> dict:
+    wh, dbt = built_warehouse.wh, built_warehouse.dbt
+    settings = get_settings({**built_warehouse.env, "LAKE_URL": str(tmp_path_factory.mktemp("incremental_lake"))})
     everything = {"fakestore": ("products", "users", "carts"), "orders": ("orders",)}
     relined, rehomed = api.get("/carts", startdate="2025-01-15", enddate="2025-01-17")[:2]
     # a cart of a day outside the later interval, moved into it: only its old day's item count shows the change

@@ -6,7 +6,6 @@ Cosmos' plugin, stop the services, and check that no process of theirs is left."
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,9 @@ import requests
 
 from python_scripts.ops import airflow_services, process_groups
 from python_scripts.ops.airflow_rest import AirflowClient, free_port
-from python_scripts.settings import DBT_DOCS_PATH, PROJECT_ROOT, dbt_docs_projects_json
-from tests.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
+from python_scripts.settings import DBT_DOCS_PATH, dbt_docs_projects_json
+from python_scripts.transform.runner import run_dbt
+from tests.support.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -101,17 +101,7 @@ def test_the_ui_shows_the_run_in_the_grid(services, dag_run, dag_env):
 
 def test_the_dbt_docs_are_served_through_the_api_server(services, dag_run, dag_env, docs_dir):
     # What `make docs` does, for the orders models only (about 9 s): the catalog comes from the run's tables.
-    generate = [str(PROJECT_ROOT / ".venv" / "bin" / "dbt"), "docs", "generate", "--select", "source:orders+"]
-    result = subprocess.run(
-        [*generate, "--target-path", str(docs_dir)],
-        cwd=PROJECT_ROOT / "dbt_project",
-        env=dag_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
+    run_dbt("docs", "generate", "--select", "source:orders+", env=dag_env, target_path=docs_dir, timeout=300)
     base = services["base_url"]
     page = requests.get(base + DBT_DOCS_PATH, timeout=30)
     assert page.status_code == 200, page.text[:500]

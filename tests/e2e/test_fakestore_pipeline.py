@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.marts import bronze_checksum, checksum, qualified, sales_overview_from_api, sales_overview_from_mart
+from python_scripts.warehouse.checksum import table_checksum
+from tests.support.marts import sales_overview_from_api, sales_overview_from_mart
 
 pytestmark = pytest.mark.e2e
 
@@ -43,12 +44,12 @@ def pipeline(run, wh, api):
     run("fakestore_ingest", DAY1)
     state["day1_expected"] = sales_overview_from_api(api, DAY1_WINDOW)
     state["day1_mart"] = sales_overview_from_mart(wh)
-    state["day1_bronze"] = {t: bronze_checksum(wh, t) for t in BRONZE}
-    state["day1_tables"] = {t: checksum(wh, t) for t in CORE_AND_MARTS}
+    state["day1_bronze"] = {t: table_checksum(wh, t) for t in BRONZE}
+    state["day1_tables"] = {t: table_checksum(wh, t) for t in CORE_AND_MARTS}
 
     run("fakestore_ingest", DAY1)
-    state["rerun_bronze"] = {t: bronze_checksum(wh, t) for t in BRONZE}
-    state["rerun_tables"] = {t: checksum(wh, t) for t in CORE_AND_MARTS}
+    state["rerun_bronze"] = {t: table_checksum(wh, t) for t in BRONZE}
+    state["rerun_tables"] = {t: table_checksum(wh, t) for t in CORE_AND_MARTS}
 
     day2_carts = api.get("/carts", **DAY2_WINDOW)
     changed_user = day2_carts[0]["userId"]
@@ -132,7 +133,7 @@ def test_bi_reader_is_denied_outside_the_marts(pipeline, wh, table):
     with psycopg.connect(wh.settings.postgres.url(wh.conn.info.dbname), autocommit=True) as conn:
         conn.execute("SET ROLE bi_reader")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
-            conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(qualified(table)))
+            conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(*table.split("."))))
 
 
 @pytest.mark.parametrize("mart", ["mart_sales_overview", "mart_product_performance", "mart_customer_activity"])

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from python_scripts.ingest.pipeline import ingest
-from python_scripts.ops.local_run import run_dag
+from python_scripts.ops.airflow_cli import run_dag
 from python_scripts.settings import get_settings
 
 pytestmark = pytest.mark.e2e

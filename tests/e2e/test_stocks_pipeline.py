@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.pipeline_stack import STOCK_TICKERS
+from tests.support.pipeline import STOCK_TICKERS
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from tests.pipeline_stack import API_KEY, WEATHER_CITIES
+from tests.support.pipeline import API_KEY, WEATHER_CITIES
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,10 @@ from psycopg import sql
 
 from benchmarks import cosmos
 from benchmarks.tasks import LOAD_CONTENDERS
-from python_scripts.ops.local_run import airflow_environment
+from python_scripts.ops.airflow_cli import airflow_environment
 from python_scripts.settings import PROJECT_ROOT
 from python_scripts.sources import SOURCES
-from tests.warehouse import TEST_WAREHOUSE_DB
+from tests.support.warehouse import TEST_WAREHOUSE_DB
 
 BENCH_DB = f"{TEST_WAREHOUSE_DB}_bench"
 

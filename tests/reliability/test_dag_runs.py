@@ -20,14 +20,14 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from python_scripts.ops import airflow_services
+from python_scripts.ops.airflow_cli import AirflowCommandError, airflow_environment, run_dag
 from python_scripts.ops.airflow_rest import AirflowClient, free_port
-from python_scripts.ops.local_run import AirflowCommandError, airflow_environment, run_dag
 from python_scripts.settings import TRUST_AUTH_PASSWORD, get_settings
-from tests.pipeline_stack import API_KEY
+from python_scripts.warehouse.checksum import table_checksum
 from tests.reliability.conftest import REPORT_DIR
+from tests.support.pipeline import API_KEY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -43,31 +43,11 @@ RELATIONS = (
     ("core", "fct_orders"),
     ("marts", "mart_order_status"),
 )
-# Columns that record when or where something ran rather than what the data is.
-VOLATILE = {"loaded_at", "extracted_at", "last_loaded_at", "lake_uri"}
 
 
 def checksums(wh) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent md5 of every relation, without the volatile columns."""
-    result = {}
-    for schema, table in RELATIONS:
-        columns = [
-            name
-            for (name,) in wh.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-                " ORDER BY ordinal_position",
-                (schema, table),
-            )
-            if name not in VOLATILE
-        ]
-        assert columns, f"{schema}.{table} does not exist"
-        query = sql.SQL(
-            "SELECT count(*), md5(coalesce(string_agg(row_text, E'\\n' ORDER BY row_text), ''))"
-            " FROM (SELECT ({})::text AS row_text FROM {}) AS rows"
-        ).format(sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema, table))
-        count, digest = wh.execute(query).fetchone()
-        result[f"{schema}.{table}"] = (count, digest)
-    return result
+    return {f"{schema}.{table}": table_checksum(wh, f"{schema}.{table}") for schema, table in RELATIONS}
 
 
 TERMINAL = {"success", "failed"}

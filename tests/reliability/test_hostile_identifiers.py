@@ -26,7 +26,7 @@ from python_scripts.settings import Settings
 from python_scripts.sources import SOURCES
 from python_scripts.warehouse.db import connect
 from python_scripts.warehouse.init import apply_sql_init
-from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
+from tests.support.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
 
 HOSTILE = {
     "quote-injection": 'x"; DROP TABLE audit.ingestion_runs; --',

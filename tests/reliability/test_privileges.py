@@ -21,7 +21,7 @@ from psycopg.errors import InsufficientPrivilege
 from python_scripts.ingest.bronze import create_bronze_tables
 from python_scripts.settings import Settings, get_settings
 from python_scripts.warehouse.db import connect
-from tests.warehouse import TEST_WAREHOUSE_DB
+from tests.support.warehouse import TEST_WAREHOUSE_DB
 
 LOADER, TRANSFORMER, BI_READER = "loader", "transformer", "bi_reader"
 DENIED = "permission denied"

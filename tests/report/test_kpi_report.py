@@ -23,7 +23,7 @@ from python_scripts.report.figures import PAGES
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 from python_scripts.sources import SOURCES
 from python_scripts.warehouse.init import apply_sql_init
-from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
+from tests.support.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "report"
 # The marts of each source's DAG.
@@ -57,9 +57,15 @@ def mart_rows(wh, mart: str) -> int:
     return wh.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("marts", mart))).fetchone()[0]
 
 
-@pytest.fixture(scope="session")
-def report_settings(e2e_env) -> Settings:
-    return get_settings(e2e_env)
+@pytest.fixture(scope="module")
+def report_settings(built_warehouse) -> Settings:
+    return get_settings(built_warehouse.env)
+
+
+@pytest.fixture(scope="module")
+def wh(built_warehouse):
+    """The built warehouse, which this module reads."""
+    return built_warehouse.wh
 
 
 def test_every_mart_has_rows(built_warehouse, wh):
@@ -77,7 +83,7 @@ def test_bi_reader_reads_the_health_views_but_not_the_audit_schema(built_warehou
                 conn.execute(sql.SQL("SELECT 1 FROM {}").format(sql.Identifier("audit", table)))
 
 
-def test_a_rerun_shows_at_once_and_counts_its_batch_once(built_warehouse, dag_env, wh):
+def test_a_rerun_shows_at_once_and_counts_its_batch_once(built_warehouse, wh):
     """The health marts are views: a batch loaded again shows without any dbt run, as two more attempts and a
     newer success, while the totals still count the batch once."""
     freshness = (
@@ -92,7 +98,7 @@ def test_a_rerun_shows_at_once_and_counts_its_batch_once(built_warehouse, dag_en
     loaded, last_batch, last_success = wh.execute(freshness).fetchone()
     before = wh.execute(attempts).fetchone()[0]
 
-    ingest("fakestore", "products", start, end, settings=get_settings(dag_env))
+    ingest("fakestore", "products", start, end, settings=get_settings(built_warehouse.env))
 
     assert wh.execute(attempts).fetchone()[0] == before + 2
     rerun_loaded, rerun_last_batch, rerun_success = wh.execute(freshness).fetchone()

@@ -17,7 +17,6 @@ import pytest
 
 from python_scripts.ops.airflow_rest import free_port
 from python_scripts.ops.stack import compose_command as compose_command_of_the_stack
-from tests.airflow_ui import ARTIFACTS
 from tests.stack import stand_ins
 from tests.stack.harness import (
     AIRFLOW_IMAGE,
@@ -29,6 +28,7 @@ from tests.stack.harness import (
     copy_working_tree,
     timed,
 )
+from tests.support.airflow_ui import ARTIFACTS
 
 
 def pytest_terminal_summary(terminalreporter):

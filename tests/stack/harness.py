@@ -17,7 +17,7 @@ import psycopg
 from python_scripts.ops.airflow_rest import AirflowClient
 from python_scripts.ops.stack import Compose, read_env_file
 from python_scripts.settings import PROJECT_ROOT
-from tests.pipeline_stack import SandboxClient
+from tests.support.pipeline import SandboxClient
 
 HERE = Path(__file__).resolve().parent
 ENGINE_DIR = PROJECT_ROOT / ".run" / "docker-engine"

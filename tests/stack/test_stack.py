@@ -17,9 +17,10 @@ from psycopg import sql
 
 from python_scripts.ingest.lake import RAW, batch_id_for, object_key
 from python_scripts.sources import SOURCES
-from tests.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
-from tests.marts import checksum, sales_overview_from_api, sales_overview_from_mart
+from python_scripts.warehouse.checksum import table_checksum
 from tests.stack.harness import AIRFLOW_IMAGE, Stack, timed
+from tests.support.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
+from tests.support.marts import sales_overview_from_api, sales_overview_from_mart
 
 pytestmark = pytest.mark.stack
 
@@ -180,7 +181,7 @@ def test_a_task_that_finds_the_s3_server_down_fails_cleanly_and_its_retry_succee
 
 def test_down_then_up_keeps_the_warehouse_and_the_lake(running: Stack, dag_runs):
     with running.connect() as conn:
-        before = {table: checksum(conn, table) for table in MARTS}
+        before = {table: table_checksum(conn, table) for table in MARTS}
     objects = lake_keys(running)
     with timed("make down"):
         down = running.make("down", timeout=300)
@@ -192,7 +193,7 @@ def test_down_then_up_keeps_the_warehouse_and_the_lake(running: Stack, dag_runs)
         up = running.make("up")
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-5000:]
     with running.connect() as conn:
-        assert {table: checksum(conn, table) for table in MARTS} == before
+        assert {table: table_checksum(conn, table) for table in MARTS} == before
     assert lake_keys(running) == objects
 
 

@@ -16,18 +16,19 @@ TEST_AIRFLOW_DB = os.environ.get("TEST_AIRFLOW_DB", "airflow_test")
 
 
 class TestWarehouse:
-    """The test warehouse: queries as admin, and ``reset()`` to drop and re-create it from sql/init."""
+    """A test warehouse database: queries as admin, and ``reset()`` to drop and re-create it from sql/init."""
 
     __test__ = False
 
-    def __init__(self):
+    def __init__(self, database: str = TEST_WAREHOUSE_DB, airflow_db: str = TEST_AIRFLOW_DB):
         self.settings = get_settings()
+        self.database, self.airflow_db = database, airflow_db
         self._conn: psycopg.Connection | None = None
 
     @property
     def conn(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.settings.postgres.url(TEST_WAREHOUSE_DB), autocommit=True)
+            self._conn = psycopg.connect(self.settings.postgres.url(self.database), autocommit=True)
         return self._conn
 
     def execute(self, query, params=None):
@@ -36,8 +37,8 @@ class TestWarehouse:
     def reset(self) -> None:
         self.close()
         with psycopg.connect(self.settings.postgres.url("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEST_WAREHOUSE_DB)))
-        apply_sql_init(self.settings, TEST_WAREHOUSE_DB, TEST_AIRFLOW_DB)
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.database)))
+        apply_sql_init(self.settings, self.database, self.airflow_db)
 
     def close(self) -> None:
         if self._conn is not None:

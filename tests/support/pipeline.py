@@ -1,22 +1,25 @@
 """The end-to-end stack shared by every test that runs pipelines: one Airflow metadata database, one sandbox,
-one lake. Registered as fixtures by tests/conftest.py."""
+one lake, and a warehouse built once by the pipeline and dbt. A pytest plugin (see tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import requests
 
 from python_scripts.ingest.pipeline import ingest
-from python_scripts.ops.local_run import SANDBOX_URL_VARIABLES, airflow_environment, prepare_airflow, run_dag, sandbox
-from python_scripts.settings import PROJECT_ROOT, get_settings
+from python_scripts.ops.airflow_cli import airflow_environment, prepare_airflow, run_dag
+from python_scripts.ops.sandboxing import SANDBOX_URL_VARIABLES, sandbox
+from python_scripts.settings import derived_environment, get_settings
 from python_scripts.sources import SOURCES
-from tests.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
+from python_scripts.transform.runner import run_dbt
+from tests.support.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
 # Seeded into the environment of every DAG run: the task logs, the lake and the warehouse must never show it.
@@ -78,17 +81,7 @@ def dbt(dag_env, tmp_path_factory):
     target = tmp_path_factory.mktemp("dbt_target")
 
     def _dbt(*args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [str(PROJECT_ROOT / ".venv" / "bin" / "dbt"), *args, "--target-path", str(target)],
-            cwd=PROJECT_ROOT / "dbt_project",
-            env=dag_env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout[-4000:]
-        return result
+        return run_dbt(*args, env=dag_env, target_path=target, timeout=600)
 
     return _dbt
 
@@ -140,14 +133,33 @@ def api(sandbox_url) -> SandboxClient:
     return SandboxClient(sandbox_url)
 
 
+@dataclass
+class BuiltWarehouse:
+    """A warehouse of its own (``<test warehouse>_built``) filled by the pipeline without Airflow and built by one
+    ``dbt build``: dbt's run results, the environment pointing at it, an admin handle and a dbt runner."""
+
+    results: list[dict]
+    env: dict[str, str]
+    wh: TestWarehouse
+    dbt: Callable[..., subprocess.CompletedProcess]
+
+
 @pytest.fixture(scope="session")
-def built_warehouse(dag_env, wh, api, dbt, tmp_path_factory) -> dict:
-    """The test warehouse re-created and filled by the pipeline without Airflow: every part of every source
-    extracted and loaded for ``BUILT_INTERVAL`` (the whole cart history), then one ``dbt build``. Returns
-    dbt's run results. The e2e modules reset the warehouse, so tests/conftest.py runs the tests using this
-    right after tests/dbt, which builds it first."""
+def built_warehouse(dag_env, api, tmp_path_factory) -> BuiltWarehouse:
+    """Every part of every source extracted and loaded for ``BUILT_INTERVAL`` (the whole cart history), then one
+    ``dbt build``, in a database no other test resets."""
+    database = f"{TEST_WAREHOUSE_DB}_built"
+    wh = TestWarehouse(database)
     wh.reset()
-    settings = get_settings({**dag_env, "LAKE_URL": str(tmp_path_factory.mktemp("built_lake"))})
+    lake = str(tmp_path_factory.mktemp("built_lake"))
+    env = {**dag_env, "WAREHOUSE_DB": database, "LAKE_URL": lake}
+    env.update(derived_environment(get_settings(env), {"AIRFLOW_HOME": dag_env["AIRFLOW_HOME"]}))
+    target = tmp_path_factory.mktemp("built_dbt_target")
+
+    def dbt(*args: str) -> subprocess.CompletedProcess:
+        return run_dbt(*args, env=env, target_path=target, timeout=600)
+
+    settings = get_settings(env)
     start, end = BUILT_INTERVAL
     api.clear_faults()
     api.set_clock(end.isoformat())
@@ -158,6 +170,7 @@ def built_warehouse(dag_env, wh, api, dbt, tmp_path_factory) -> dict:
                        settings=settings)  # fmt: skip
     finally:
         api.set_clock(None)
-    result = dbt("build")
-    target = Path(result.args[result.args.index("--target-path") + 1])
-    return json.loads((target / "run_results.json").read_text())
+    dbt("build")
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    yield BuiltWarehouse(results=results, env=env, wh=wh, dbt=dbt)
+    wh.close()

@@ -1,0 +1,64 @@
+"""Airflow's CLI from this virtualenv, with the environment it needs derived from the settings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from python_scripts.settings import PROJECT_ROOT, derived_environment, environment, get_settings
+
+VENV_BIN = Path(sys.executable).parent
+POOLS_FILE = PROJECT_ROOT / "airflow" / "pools.json"
+
+
+def airflow_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment (default: the process's over ``.env``) plus what Airflow, Cosmos and dbt need, derived
+    from the settings."""
+    env = environment(environ)
+    env.update(derived_environment(get_settings(env), env))
+    return env
+
+
+def prepare_airflow(env: dict[str, str]) -> None:
+    """Create or upgrade the metadata database and the pools the DAGs use."""
+    airflow("db", "migrate", env=env, quiet=True)
+    airflow("pools", "import", str(POOLS_FILE), env=env, quiet=True)
+
+
+class AirflowCommandError(RuntimeError):
+    """An ``airflow`` CLI command failed; ``output`` holds everything it printed (when captured)."""
+
+    def __init__(self, message: str, output: str = ""):
+        super().__init__(message)
+        self.output = output
+
+
+def airflow(*args: str, env: dict[str, str], quiet: bool = False) -> subprocess.CompletedProcess:
+    """Run an ``airflow`` CLI command from this virtualenv; raise with its output when it fails."""
+    result = subprocess.run(
+        [str(VENV_BIN / "airflow"), *args], env=env, cwd=PROJECT_ROOT, capture_output=quiet, text=True, check=False
+    )
+    if result.returncode != 0:
+        output = (result.stdout or "") + (result.stderr or "")
+        detail = _failure_detail(output) if quiet else ""
+        message = f"airflow {' '.join(args)} failed with exit code {result.returncode}\n{detail}"
+        raise AirflowCommandError(message, output)
+    return result
+
+
+def _failure_detail(log: str, lines: int = 40) -> str:
+    """The error lines of a failed command's log (which task failed and why), then its tail."""
+    markers = ("error", "exception", "failed", "traceback")
+    errors = [line for line in log.splitlines() if any(marker in line.lower() for marker in markers)]
+    return "\n".join(errors[-lines:]) + "\n--- tail ---\n" + log[-3000:]
+
+
+def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> str:
+    """``airflow dags test`` one DAG run; return its log, or raise with the log's tail unless it succeeded."""
+    args = ["dags", "test", dag_id, logical_date]
+    if conf:
+        args += ["--conf", json.dumps(conf)]
+    result = airflow(*args, env=env, quiet=True)
+    return result.stdout + result.stderr

@@ -1,0 +1,1 @@
+"""What the tests share: the test warehouse, the end-to-end pipeline fixtures, mart expectations, browser helpers."""
