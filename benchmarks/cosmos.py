@@ -38,13 +38,14 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.common import run_dbt
+from python_scripts.derived import derived_environment
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.ops import airflow_services
 from python_scripts.ops.airflow_cli import VENV_BIN, prepare_airflow, run_dag
 from python_scripts.ops.airflow_rest import AirflowClient, free_port
 from python_scripts.ops.sandboxing import sources_or_sandbox
 from python_scripts.ops.summary import format_table
-from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
+from python_scripts.settings import PROJECT_ROOT, get_settings
 from python_scripts.sources import get_source
 from python_scripts.warehouse.checksum import table_checksum
 from python_scripts.warehouse.init import apply_sql_init

@@ -33,10 +33,11 @@ import requests
 
 from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress, run_dbt
 from benchmarks.report import targets_table
+from python_scripts.derived import derived_environment
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.ops.sandboxing import SANDBOX_URL_VARIABLES, sandbox
 from python_scripts.ops.summary import format_table
-from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
+from python_scripts.settings import PROJECT_ROOT, get_settings
 from python_scripts.warehouse.checksum import table_checksum
 
 FULL_CARTS, QUICK_CARTS = 1_000_000, 10_000

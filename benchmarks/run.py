@@ -122,17 +122,50 @@ def bench_size(carts: int, parts: tuple[str, ...], env: dict[str, str], work_dir
     return size
 
 
+def refuse_user_databases(args: argparse.Namespace) -> str | None:
+    """Why the chosen databases must not be used: the user's own warehouse or Airflow database."""
+    user_settings = get_settings()
+    for option, database in (("--database", args.database), ("--dbt-database", args.dbt_database)):
+        if database == user_settings.warehouse_db:
+            return f"refusing to benchmark in the warehouse {database!r}: pick another {option}"
+    if args.airflow_database == user_settings.airflow_db:
+        return f"refusing to use the Airflow database {args.airflow_database!r}: pick another"
+    return None
+
+
+def print_results(results: dict[str, Any], parts: tuple[str, ...]) -> None:
+    machine_info = results["machine"]
+    print(
+        f"\n{machine_info['cpu']}, {machine_info['cores']} cores, {machine_info['memory_gb']} GB, "
+        f"PostgreSQL {machine_info['postgresql']}, Python {machine_info['python']}; load average "
+        f"{results['load_average']['start']:.2f} -> {results['load_average']['end']:.2f}; lake "
+        f"{results['lake_compression']}; {results['seconds']:.0f} s\n"
+    )
+    if "load" in parts:
+        print("Bronze load of the same landed batch (MB/s of landed JSON)\n")
+        print(report.load_table(results["sizes"]) + "\n")
+    if "extract" in parts:
+        print("Extraction: HTTP stream -> parse -> validate -> lake (validation measured alone as well)\n")
+        print(report.extraction_table(results["sizes"]) + "\n")
+    if "dbt" in results:
+        print("dbt: the incremental facts and marts after a 1% delta against a full refresh (dbt's own timings)\n")
+        print(dbt_incremental.delta_line(results["dbt"]) + "\n")
+        print(dbt_incremental.models_table(results["dbt"]) + "\n")
+    if "cosmos" in results:
+        print("Cosmos: parse of each DAG file in a fresh interpreter (median), by what renders the dbt group\n")
+        print(cosmos.parse_table(results["cosmos"]) + "\n")
+        print(f"Cosmos: the {cosmos.RUN_DAG} transform group against one dbt build of the same selection\n")
+        print(cosmos.run_table(results["cosmos"]) + "\n")
+    print(report.targets_table(results["targets"]) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     parts = (args.only,) if args.only else PARTS
-    user_settings = get_settings()
-    for option, database in (("--database", args.database), ("--dbt-database", args.dbt_database)):
-        if database == user_settings.warehouse_db:
-            print(f"refusing to benchmark in the warehouse {database!r}: pick another {option}", file=sys.stderr)
-            return 2
-    if args.airflow_database == user_settings.airflow_db:
-        print(f"refusing to use the Airflow database {args.airflow_database!r}: pick another", file=sys.stderr)
+    refusal = refuse_user_databases(args)
+    if refusal:
+        print(refusal, file=sys.stderr)
         return 2
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     chart_path = args.chart or (DOCS_CHART if tuple(sizes) == FULL_SIZES else args.results_dir / f"{stamp}.png")
@@ -168,29 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if "cosmos" in results:
         results["targets"] += cosmos.targets(results["cosmos"])
 
-    machine_info = results["machine"]
-    print(
-        f"\n{machine_info['cpu']}, {machine_info['cores']} cores, {machine_info['memory_gb']} GB, "
-        f"PostgreSQL {machine_info['postgresql']}, Python {machine_info['python']}; load average "
-        f"{results['load_average']['start']:.2f} -> {results['load_average']['end']:.2f}; lake "
-        f"{results['lake_compression']}; {results['seconds']:.0f} s\n"
-    )
-    if "load" in parts:
-        print("Bronze load of the same landed batch (MB/s of landed JSON)\n")
-        print(report.load_table(results["sizes"]) + "\n")
-    if "extract" in parts:
-        print("Extraction: HTTP stream -> parse -> validate -> lake (validation measured alone as well)\n")
-        print(report.extraction_table(results["sizes"]) + "\n")
-    if "dbt" in results:
-        print("dbt: the incremental facts and marts after a 1% delta against a full refresh (dbt's own timings)\n")
-        print(dbt_incremental.delta_line(results["dbt"]) + "\n")
-        print(dbt_incremental.models_table(results["dbt"]) + "\n")
-    if "cosmos" in results:
-        print("Cosmos: parse of each DAG file in a fresh interpreter (median), by what renders the dbt group\n")
-        print(cosmos.parse_table(results["cosmos"]) + "\n")
-        print(f"Cosmos: the {cosmos.RUN_DAG} transform group against one dbt build of the same selection\n")
-        print(cosmos.run_table(results["cosmos"]) + "\n")
-    print(report.targets_table(results["targets"]) + "\n")
+    print_results(results, parts)
 
     args.results_dir.mkdir(parents=True, exist_ok=True)
     json_path = args.results_dir / f"{stamp}.json"

@@ -8,14 +8,13 @@ together: a wrong value is one line naming the variable, the value and what is a
 empty. Fields typed ``SecretStr`` are secrets: never printed, and redacted from alerts.
 
 ``python -m python_scripts.settings --check`` validates; ``--export`` prints, as shell ``export`` lines, every
-declared setting that has a value and what Airflow, Cosmos and dbt read derived from them (the metadata
-database URL, the ``warehouse`` connection, dbt's profile fields); ``--reference`` prints the variable table.
+declared setting that has a value and what Airflow, Cosmos and dbt read derived from them
+(``python_scripts.derived``); ``--reference`` prints the variable table.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shlex
@@ -343,85 +342,6 @@ def declared_settings() -> list[Declared]:
     return declared
 
 
-# --- What Airflow, Cosmos and dbt read ----------------------------------------------------------------
-
-# Cosmos' PostgresUserPasswordProfileMapping refuses an empty password. Servers with trust or peer
-# authentication (the local default) ignore the password, so the connection carries this marker instead.
-TRUST_AUTH_PASSWORD = "trust-auth-ignores-this"  # noqa: S105 - not a secret  # pragma: allowlist secret
-
-
-def warehouse_connection_json(settings: Settings) -> str:
-    """The Airflow connection ``warehouse`` (dbt through Cosmos) in Airflow's JSON form."""
-    pg = settings.postgres
-    return json.dumps(
-        {
-            "conn_type": "postgres",
-            "host": pg.host,
-            "port": pg.port,
-            "login": pg.user,
-            "password": pg.password or TRUST_AUTH_PASSWORD,
-            "schema": settings.warehouse_db,
-        }
-    )
-
-
-# The Airflow connection that failure alerts post through: its password is the whole incoming-webhook URL.
-ALERT_SLACK_CONN_ID = "alert_slack_webhook"
-# The dbt project's slug in Cosmos' docs plugin, so the docs live at /cosmos/<slug>/dbt_docs_index.html.
-DBT_DOCS_SLUG = "elt_platform"
-DBT_DOCS_PATH = f"/cosmos/{DBT_DOCS_SLUG}/dbt_docs_index.html"
-
-
-def dbt_docs_projects_json(docs_dir: str) -> str:
-    """Cosmos' ``[cosmos] dbt_docs_projects``: the folder holding dbt's index.html, manifest and catalog."""
-    return json.dumps({DBT_DOCS_SLUG: {"dir": docs_dir, "name": "dbt docs"}})
-
-
-def alert_connections(settings: Settings) -> dict[str, str]:
-    """The Airflow connection the Slack-compatible alerts use, as an ``AIRFLOW_CONN_*`` variable (if configured)."""
-    if not settings.alert_slack_webhook_url:
-        return {}
-    conn = {"conn_type": "slackwebhook", "password": settings.alert_slack_webhook_url.get_secret_value()}
-    return {f"AIRFLOW_CONN_{ALERT_SLACK_CONN_ID.upper()}": json.dumps(conn)}
-
-
-def derived_environment(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Variables that Airflow, Cosmos and dbt read, derived from the settings.
-
-    A variable already present in ``environ`` (default: the process environment) is left as it is, so a
-    deployment can set any of them explicitly.
-    """
-    environ = os.environ if environ is None else environ
-    pg = settings.postgres
-    airflow_home = Path(environ.get("AIRFLOW_HOME") or PROJECT_ROOT / ".airflow")
-    derived = {
-        # The project root for python_scripts; the DAG folder for the DAG-side package ``elt_dags``.
-        "PYTHONPATH": os.pathsep.join((str(PROJECT_ROOT), str(PROJECT_ROOT / "dags"))),
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos"),
-        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": dbt_docs_projects_json(settings.dbt_docs_dir),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg.url(settings.airflow_db, scheme="postgresql+psycopg2"),
-        "AIRFLOW_CONN_WAREHOUSE": warehouse_connection_json(settings),
-        "DBT_HOST": pg.host,
-        "DBT_PORT": str(pg.port),
-        "DBT_USER": pg.user,
-        "DBT_PASSWORD": pg.password,
-        "DBT_DBNAME": settings.warehouse_db,
-        "DBT_ROLE": settings.transformer_role,
-        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "DBT_DOCS_DIR": settings.dbt_docs_dir,
-        **alert_connections(settings),
-    }
-    return {name: value for name, value in derived.items() if name not in environ}
-
-
 def declared_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The declared settings that have a value in ``environ`` (``.env`` included)."""
     names = {item.env for item in declared_settings()}
@@ -463,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = load_or_exit(env)
     if args.export:
+        from python_scripts.derived import derived_environment
+
         variables = {**declared_environment(env), **derived_environment(settings)}
         for name, value in variables.items():
             print(f"export {name}={shlex.quote(value)}")

@@ -17,7 +17,8 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
-from python_scripts.settings import ALERT_SLACK_CONN_ID, get_settings
+from python_scripts.derived import ALERT_SLACK_CONN_ID
+from python_scripts.settings import get_settings
 
 
 def alert_from_context(context: Any):

@@ -15,7 +15,8 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_curren
 
 from elt_dags.dbt import dbt_task_group
 from elt_dags.defaults import default_args
-from python_scripts.settings import DBT_DOCS_PATH, DBT_DOCS_SLUG, get_settings, secret_values
+from python_scripts.derived import DBT_DOCS_PATH, DBT_DOCS_SLUG
+from python_scripts.settings import get_settings, secret_values
 from python_scripts.sources import Source, bronze_table_name, bronze_table_parts
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,18 @@ def _part_label(part: dict[str, str]) -> str:
     return part.get("partition") or part["entity"]
 
 
+def dag_params(source: Source) -> dict[str, Param]:
+    """``full_history`` for a source with windowed entities: the whole history instead of the data interval."""
+    if not any(entity.windowed for entity in source.entities):
+        return {}
+    description = "Extract the whole history, not only the data interval (first load)."
+    return {"full_history": Param(False, type="boolean", description=description)}
+
+
 def ingest_dag(source: Source):
     """Build the ingest DAG of one source (see the module docstring)."""
     parts = source.parts(get_settings())
     assets = {entity: bronze_asset(source.name, entity) for entity in source.entity_names}
-    params = {}
-    if any(entity.windowed for entity in source.entities):
-        params["full_history"] = Param(
-            False, type="boolean", description="Extract the whole history, not only the data interval (first load)."
-        )
 
     @dag(
         dag_id=source.dag.dag_id,
@@ -90,7 +94,7 @@ def ingest_dag(source: Source):
         catchup=False,
         max_active_runs=1,  # snapshots and incremental models must see the intervals in order
         default_args=default_args(),
-        params=params,
+        params=dag_params(source),
         tags=[source.name, "ingest", "bronze", "dbt"],
         doc_md=source.doc + dbt_docs_links(source),
     )
@@ -121,12 +125,9 @@ def ingest_dag(source: Source):
         @task(outlets=list(assets.values()))
         def publish_bronze(results: list[dict]) -> dict[str, dict]:
             """One Asset event per bronze table, carrying the batches, loaded and quarantined counts."""
-            summary: dict[str, dict] = {}
-            for result in results:
-                entry = summary.setdefault(result["entity"], {"batches": [], "loaded": 0, "rejected": 0})
-                entry["batches"].append(result["batch_id"])
-                entry["loaded"] += result["loaded"]
-                entry["rejected"] += result["rejected"]
+            from python_scripts.ingest.load import summarize_loads
+
+            summary = summarize_loads(results)
             outlet_events = get_current_context()["outlet_events"]
             for entity, entry in summary.items():
                 outlet_events[assets[entity]].extra = entry

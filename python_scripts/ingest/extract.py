@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from python_scripts.ingest import audit
 from python_scripts.ingest.http import Quarantined, Request, SourceThrottled, build_session, open_response
-from python_scripts.ingest.lake import RAW, REJECTED, batch_id_for, lake_from_url, object_key, open_lines_writer
+from python_scripts.ingest.lake import RAW, REJECTED, Lake, batch_id_for, lake_from_url, object_key, open_lines_writer
 from python_scripts.ingest.manifest import Manifest, utc
 from python_scripts.ingest.validate import DuplicateKeys, RecordValidator, Rejection
 from python_scripts.settings import Settings, get_settings
@@ -53,6 +54,100 @@ def _fetch(session, request: Request, spec: Entity, settings: Settings) -> Itera
             time.sleep(wait)
 
 
+@dataclass
+class _Counts:
+    extracted: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One extraction's plan: where its records come from and where they land."""
+
+    source: str
+    entity: Entity
+    start: datetime
+    end: datetime
+    partition: str | None
+    batch_id: str
+    raw_key: str
+    rejected_key: str
+    requests: list[Request]
+
+    def envelope(self) -> bytes:
+        return _envelope_line(
+            source=self.source,
+            entity=self.entity.name,
+            partition=self.partition,
+            batch_id=self.batch_id,
+            interval_start=self.start.isoformat(),
+            interval_end=self.end.isoformat(),
+            extracted_at=datetime.now(UTC).isoformat(),
+            request_urls=[request.describe() for request in self.requests],
+        )
+
+
+def plan_batch(
+    source_name: str,
+    entity: str,
+    start: datetime,
+    end: datetime,
+    partition: str | None,
+    full_history: bool | None,
+    api_key: str | None,
+    settings: Settings,
+) -> _Batch:
+    """The batch id, lake keys and requests of one extraction."""
+    source, config = get_source(source_name), settings.source(source_name)
+    spec = source.entity(entity)
+    if full_history is None:
+        full_history = config.full_history
+    batch_id = batch_id_for(start, end) + (f"_{partition_slug(partition)}" if partition else "")
+    compression = settings.lake_compression
+    call = Call(start, end, config, partition=partition, full_history=full_history and spec.windowed)
+    return _Batch(
+        source=source_name,
+        entity=spec,
+        start=start,
+        end=end,
+        partition=partition,
+        batch_id=batch_id,
+        raw_key=object_key(RAW, source_name, entity, start, batch_id, compression),
+        rejected_key=object_key(REJECTED, source_name, entity, start, batch_id, compression),
+        requests=source.requests(entity, call, api_key),
+    )
+
+
+def _land(batch: _Batch, lake: Lake, settings: Settings, counts: _Counts) -> None:
+    """Stream every record of the batch's requests into the raw object, and the invalid ones (with their reason)
+    into the rejected object beside it; ``counts`` follows along, so a failure knows how far it got."""
+    validator = RecordValidator.for_entity(batch.source, batch.entity.name)
+    duplicates = DuplicateKeys(batch.entity.key)
+    envelope = batch.envelope()
+    with (
+        build_session(settings) as session,
+        open_lines_writer(lake, batch.raw_key) as raw,
+        open_lines_writer(lake, batch.rejected_key) as quarantine,
+    ):
+        raw.write(envelope)
+        quarantine.write(envelope)
+        for request in batch.requests:
+            for item in _fetch(session, request, batch.entity, settings):
+                counts.extracted += 1
+                if isinstance(item, Quarantined):
+                    record, problem = item.record, Rejection(item.path, item.reason)
+                    line = orjson.dumps(record)
+                else:
+                    record, line = item, orjson.dumps(item)
+                    problem = validator.check(record, line) or duplicates.check(record, counts.extracted)
+                raw.write(line + b"\n")
+                if problem is not None:
+                    counts.rejected += 1
+                    log.warning("record %d quarantined: %s at %s", counts.extracted, problem.reason, problem.path)
+                    entry = {"record_no": counts.extracted, "path": problem.path, "reason": problem.reason}
+                    quarantine.write(orjson.dumps({**entry, "record": record}) + b"\n")
+
+
 def extract_to_lake(
     source_name: str,
     entity: str,
@@ -72,94 +167,38 @@ def extract_to_lake(
     on every run, so a rerun of the interval replaces both. ``api_key`` overrides the key from the settings.
     """
     settings = settings or get_settings()
-    source = get_source(source_name)
-    spec = source.entity(entity)
     start, end = utc(interval_start), utc(interval_end)
-    if full_history is None:
-        full_history = settings.source(source_name).full_history
-    batch_id = batch_id_for(start, end)
-    if partition:
-        batch_id += "_" + partition_slug(partition)
-    key = audit.RunKey(source_name, entity, batch_id, start, end)
+    batch = plan_batch(source_name, entity, start, end, partition, full_history, api_key, settings)
     lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
-    raw_key = object_key(RAW, source_name, entity, start, batch_id, settings.lake_compression)
-    rejected_key = object_key(REJECTED, source_name, entity, start, batch_id, settings.lake_compression)
-    validator = RecordValidator.for_entity(source_name, entity)
-    duplicates = DuplicateKeys(spec.key)
-    config = settings.source(source_name)
-    call = Call(start, end, config, partition=partition, full_history=full_history and spec.windowed)
-    requests = source.requests(entity, call, api_key)
-
+    counts = _Counts()
     with connect(settings, settings.loader_role, "elt-extract") as conn:
-        run_id = audit.start_run(conn, key, "extract")
-        extracted = rejected = 0
+        run_id = audit.start_run(conn, audit.RunKey(source_name, entity, batch.batch_id, start, end), "extract")
         try:
-            extracted_at = datetime.now(UTC).isoformat()
-            envelope = _envelope_line(
-                source=source_name,
-                entity=entity,
-                partition=partition,
-                batch_id=batch_id,
-                interval_start=start.isoformat(),
-                interval_end=end.isoformat(),
-                extracted_at=extracted_at,
-                request_urls=[request.describe() for request in requests],
-            )
-            with (
-                build_session(settings) as session,
-                open_lines_writer(lake, raw_key) as raw,
-                open_lines_writer(lake, rejected_key) as quarantine,
-            ):
-                raw.write(envelope)
-                quarantine.write(envelope)
-                for request in requests:
-                    for item in _fetch(session, request, spec, settings):
-                        extracted += 1
-                        if isinstance(item, Quarantined):
-                            record, problem = item.record, Rejection(item.path, item.reason)
-                            line = orjson.dumps(record)
-                        else:
-                            record, line = item, orjson.dumps(item)
-                            problem = validator.check(record, line) or duplicates.check(record, extracted)
-                        raw.write(line + b"\n")
-                        if problem is not None:
-                            rejected += 1
-                            log.warning("record %d quarantined: %s at %s", extracted, problem.reason, problem.path)
-                            quarantine.write(
-                                orjson.dumps(
-                                    {
-                                        "record_no": extracted,
-                                        "path": problem.path,
-                                        "reason": problem.reason,
-                                        "record": record,
-                                    }
-                                )
-                                + b"\n"
-                            )
+            _land(batch, lake, settings, counts)
         except BaseException as exc:
-            audit.record_failure(conn, run_id, exc, extracted=extracted)
+            audit.record_failure(conn, run_id, exc, extracted=counts.extracted)
             raise
         manifest = Manifest(
             source=source_name,
             entity=entity,
-            batch_id=batch_id,
+            batch_id=batch.batch_id,
             interval_start=start.isoformat(),
             interval_end=end.isoformat(),
-            raw_key=raw_key,
-            rejected_key=rejected_key,
-            raw_uri=lake.uri(raw_key),
-            extracted=extracted,
-            valid=extracted - rejected,
-            rejected=rejected,
+            raw_key=batch.raw_key,
+            rejected_key=batch.rejected_key,
+            raw_uri=lake.uri(batch.raw_key),
+            extracted=counts.extracted,
+            valid=counts.extracted - counts.rejected,
+            rejected=counts.rejected,
             partition=partition,
         )
         audit.finish_run(
             conn,
             run_id,
             "success",
-            extracted=extracted,
+            extracted=manifest.extracted,
             valid=manifest.valid,
-            rejected=rejected,
+            rejected=manifest.rejected,
             lake_uri=manifest.raw_uri,
         )
     return manifest.to_dict()

@@ -73,6 +73,18 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
     return {**manifest.to_dict(), "loaded": loaded, "table": f"{lock_name}"}
 
 
+def summarize_loads(results: list[dict]) -> dict[str, dict]:
+    """Per entity, the batches that the loads (``load_from_lake`` results) replaced and their loaded and
+    quarantined counts."""
+    summary: dict[str, dict] = {}
+    for result in results:
+        entry = summary.setdefault(result["entity"], {"batches": [], "loaded": 0, "rejected": 0})
+        entry["batches"].append(result["batch_id"])
+        entry["loaded"] += result["loaded"]
+        entry["rejected"] += result["rejected"]
+    return summary
+
+
 def _read_envelope(lines, manifest: Manifest, key: str) -> dict:
     try:
         envelope = orjson.loads(next(lines))["envelope"]

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from python_scripts.settings import PROJECT_ROOT, derived_environment, environment, get_settings
+from python_scripts.derived import derived_environment
+from python_scripts.settings import PROJECT_ROOT, environment, get_settings
 
 VENV_BIN = Path(sys.executable).parent
 POOLS_FILE = PROJECT_ROOT / "airflow" / "pools.json"

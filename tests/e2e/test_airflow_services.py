@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from python_scripts.derived import DBT_DOCS_PATH, dbt_docs_projects_json
 from python_scripts.ops import airflow_services, process_groups
 from python_scripts.ops.airflow_rest import AirflowClient, free_port
-from python_scripts.settings import DBT_DOCS_PATH, dbt_docs_projects_json
 from python_scripts.transform.runner import run_dbt
 from tests.support.airflow_ui import browser_page, expect_successful_run_in_grid, log_in, screenshot
 

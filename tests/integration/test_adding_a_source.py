@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from python_scripts.settings import PROJECT_ROOT, derived_environment, get_settings
+from python_scripts.derived import derived_environment
+from python_scripts.settings import PROJECT_ROOT, get_settings
 from python_scripts.transform.runner import run_dbt
 from tests.support.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB
 

@@ -21,10 +21,11 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from python_scripts.derived import TRUST_AUTH_PASSWORD
 from python_scripts.ops import airflow_services
 from python_scripts.ops.airflow_cli import AirflowCommandError, airflow_environment, run_dag
 from python_scripts.ops.airflow_rest import AirflowClient, free_port
-from python_scripts.settings import TRUST_AUTH_PASSWORD, get_settings
+from python_scripts.settings import get_settings
 from python_scripts.warehouse.checksum import table_checksum
 from tests.reliability.conftest import REPORT_DIR
 from tests.support.pipeline import API_KEY

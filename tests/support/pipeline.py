@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from python_scripts.derived import derived_environment
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.ops.airflow_cli import airflow_environment, prepare_airflow, run_dag
 from python_scripts.ops.sandboxing import SANDBOX_URL_VARIABLES, sandbox
-from python_scripts.settings import derived_environment, get_settings
+from python_scripts.settings import get_settings
 from python_scripts.sources import SOURCES
 from python_scripts.transform.runner import run_dbt
 from tests.support.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse

@@ -21,7 +21,8 @@ from python_scripts.alerts import (
     truncate,
     what_failed,
 )
-from python_scripts.settings import ALERT_SLACK_CONN_ID, PROJECT_ROOT, derived_environment, get_settings
+from python_scripts.derived import ALERT_SLACK_CONN_ID, derived_environment
+from python_scripts.settings import PROJECT_ROOT, get_settings
 
 WEBHOOK = "https://chat.example.com/hooks/token-of-the-webhook"
 FAILURE = TaskFailure(
