@@ -357,10 +357,18 @@ def reference_table() -> str:
     return "\n".join(rows)
 
 
-def load_or_exit(environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings, for an entry point: invalid ones end the process with their one-line reasons."""
+def load_or_exit(environ: Mapping[str, str] | None = None, *, check_lake: bool = False) -> Settings:
+    """The settings, for an entry point: invalid ones end the process with their one-line reasons. With
+    ``check_lake``, a lake that cannot be written (see ``python_scripts.ingest.lake.lake_problem``) too."""
     try:
-        return get_settings(environ)
+        settings = get_settings(environ)
+        if check_lake:
+            from python_scripts.ingest.lake import lake_problem
+
+            problem = lake_problem(settings.lake_url)
+            if problem:
+                raise SettingsError(f"invalid settings:\n  LAKE_URL={settings.lake_url!r}: {problem}")
+        return settings
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -381,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    settings = load_or_exit(env)
+    settings = load_or_exit(env, check_lake=args.check)
     if args.export:
         from python_scripts.derived import derived_environment
 

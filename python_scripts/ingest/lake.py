@@ -223,17 +223,37 @@ def iter_lines(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
         yield tail
 
 
+def lake_problem(url: str) -> str | None:
+    """Why the lake at ``url`` cannot be written, found before any task runs: a local directory that cannot be
+    created or written to, or an S3 lake without credentials. None when nothing is wrong that can be seen
+    without writing to S3."""
+    if urlsplit(url).scheme == "s3":
+        import boto3
+
+        if boto3.session.Session().get_credentials() is None:
+            return "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)"
+        return None
+    lake = LocalLake(urlsplit(url).path if url.startswith("file://") else url)
+    try:
+        lake.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=lake.root, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        return f"cannot write to {lake.root}: {exc.strerror or exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m python_scripts.ingest.lake ensure-bucket`: create the bucket of an s3:// LAKE_URL (lake-init)."""
     import argparse
 
-    from python_scripts.settings import get_settings
+    from python_scripts.settings import load_or_exit
 
     parser = argparse.ArgumentParser(description="Provision the lake's bucket.")
     parser.add_argument("action", choices=("ensure-bucket",))
     parser.add_argument("--no-versioning", action="store_true", help="leave the bucket's versioning as it is")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    settings = load_or_exit()
     lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
     if not isinstance(lake, S3Lake):
         parser.error(f"LAKE_URL is not an s3:// URL: {settings.lake_url}")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.load import load_from_lake
-from python_scripts.settings import get_settings
+from python_scripts.settings import get_settings, load_or_exit
 
 
 def ingest(source: str, entity: str, start: datetime, end: datetime, **kwargs) -> dict:
@@ -35,9 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partition", help="the city, ticker … of a partitioned entity")
     parser.add_argument("--full-history", action="store_true", help="ignore the interval window (first load)")
     args = parser.parse_args(argv)
+    settings = load_or_exit(check_lake=True)
     end = args.end or args.start + timedelta(days=1)
+    full_history = args.full_history or None
     result = ingest(
-        args.source, args.entity, args.start, end, partition=args.partition, full_history=args.full_history or None
+        args.source,
+        args.entity,
+        args.start,
+        end,
+        partition=args.partition,
+        full_history=full_history,
+        settings=settings,
     )
     json.dump(result, sys.stdout, indent=2)
     print()

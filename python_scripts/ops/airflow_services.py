@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="default: AIRFLOW_PORT")
     parser.add_argument("--celery", action="store_true", help="CeleryExecutor and a Celery worker (Redis broker)")
     args = parser.parse_args(argv)
-    settings = load_or_exit()
+    settings = load_or_exit(check_lake=args.command == "start")
     env = airflow_environment()
     if args.command == "start":
         url = start(env, args.port or settings.airflow_port, celery=args.celery)

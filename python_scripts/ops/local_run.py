@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--incremental", action="store_true", help="extract carts for the interval only")
     args = parser.parse_args(argv)
 
-    load_or_exit()
+    load_or_exit(check_lake=True)
     env = airflow_environment()
     print("preparing Airflow metadata database …", flush=True)
     prepare_airflow(env)

@@ -21,7 +21,9 @@ PARSE = textwrap.dedent(
     from airflow.dag_processing.dagbag import DagBag
     bag = DagBag(dag_folder=sys.argv[1])
     # The DAG files may read the settings and the source registry; the pipeline runs inside tasks only.
-    declarative = {"python_scripts.settings", "python_scripts.derived", "python_scripts.ingest", "python_scripts.ingest.http"}
+    declarative = {
+        "python_scripts.settings", "python_scripts.derived", "python_scripts.ingest", "python_scripts.ingest.http"
+    }
     heavy = sorted(
         m for m in sys.modules
         if m.startswith("python_scripts.") and m not in declarative and not m.startswith("python_scripts.sources")

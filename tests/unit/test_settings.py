@@ -134,3 +134,23 @@ def test_the_compose_environment_passes_every_source_setting():
     source_settings = {item.env for item in declared_settings() if item.owner != "platform"}
     assert source_settings - environment == set()
     assert {"POSTGRES_URL", "LAKE_URL", "TASK_RETRY_DELAY"} <= environment
+
+
+def test_a_lake_that_cannot_be_written_stops_the_check(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = {"PATH": "/usr/bin:/bin", "ENV_FILE": str(tmp_path / "none"), "LAKE_URL": str(blocker / "lake")}
+    command = [sys.executable, "-m", "python_scripts.settings", "--check"]
+    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert f"LAKE_URL='{blocker / 'lake'}': cannot write to" in result.stderr
+
+    env["LAKE_URL"] = "s3://bucket/lake"
+    env["AWS_SHARED_CREDENTIALS_FILE"] = env["AWS_CONFIG_FILE"] = str(tmp_path / "none")
+    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "LAKE_URL='s3://bucket/lake': no S3 credentials" in result.stderr
+
+    env["LAKE_URL"] = str(tmp_path / "lake")
+    result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
