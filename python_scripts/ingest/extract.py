@@ -192,13 +192,5 @@ def extract_to_lake(
             rejected=counts.rejected,
             partition=partition,
         )
-        audit.finish_run(
-            conn,
-            run_id,
-            "success",
-            extracted=manifest.extracted,
-            valid=manifest.valid,
-            rejected=manifest.rejected,
-            lake_uri=manifest.raw_uri,
-        )
+        audit.finish_run(conn, run_id, "success", **manifest.counts())
     return manifest.to_dict()

@@ -56,21 +56,10 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
                 raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
                 _reconcile(manifest, raw_count, loaded, len(rejected_nos))
         except BaseException as exc:
-            audit.record_failure(
-                conn, run_id, exc, extracted=manifest.extracted, rejected=manifest.rejected, lake_uri=manifest.raw_uri
-            )
+            audit.record_failure(conn, run_id, exc, **manifest.counts())
             raise
-        audit.finish_run(
-            conn,
-            run_id,
-            "success",
-            extracted=manifest.extracted,
-            valid=manifest.valid,
-            rejected=len(rejected_nos),
-            loaded=loaded,
-            lake_uri=manifest.raw_uri,
-        )
-    return {**manifest.to_dict(), "loaded": loaded, "table": f"{lock_name}"}
+        audit.finish_run(conn, run_id, "success", **{**manifest.counts(), "rejected": len(rejected_nos)}, loaded=loaded)
+    return {**manifest.to_dict(), "loaded": loaded, "table": lock_name}
 
 
 def summarize_loads(results: list[dict]) -> dict[str, dict]:

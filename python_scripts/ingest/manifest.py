@@ -28,6 +28,10 @@ class Manifest:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def counts(self) -> dict:
+        """What the audit trail records of the batch: its counts and its raw object."""
+        return {"extracted": self.extracted, "valid": self.valid, "rejected": self.rejected, "lake_uri": self.raw_uri}
+
     def run_key(self) -> audit.RunKey:
         return audit.RunKey(
             self.source,
