@@ -147,3 +147,12 @@ def test_with_group_granularity_each_group_is_a_freshness_task_then_one_build(tm
         dbt_tasks = {task: up for task, up in parsed["dags"][dag_id]["dbt_tasks"].items() if task.startswith(group)}
         assert set(dbt_tasks) == {f"{group}.source_freshness", f"{group}.dbt_build"}, dag_id
         assert dbt_tasks[f"{group}.dbt_build"] == [f"{group}.source_freshness"]
+
+
+def test_a_wrong_setting_fails_the_parse_with_its_one_line(tmp_path):
+    parsed = parse_dag_folder(tmp_path, HTTP_MAX_RETRIES="abc", WEATHER_CITIES="")
+    assert parsed["dags"] == {}
+    for error in parsed["errors"].values():
+        assert "HTTP_MAX_RETRIES='abc': input should be a valid integer" in error
+        assert "WEATHER_CITIES=''" in error
+    assert {path.rsplit("/", 1)[-1] for path in parsed["errors"]} == {path.name for path in DAG_FILES}
