@@ -88,7 +88,7 @@ def alphavantage_daily(response: requests.Response, request: Request) -> Iterato
 SOURCE = Source(
     name="alphavantage",
     settings=AlphaVantageSettings,
-    api_key_param="apikey",
+    api_key_param="apikey",  # pragma: allowlist secret
     entities=(
         Entity(
             "daily_prices",

@@ -69,7 +69,7 @@ def openweather_observation(response: requests.Response, request: Request) -> It
 SOURCE = Source(
     name="openweather",
     settings=OpenWeatherSettings,
-    api_key_param="appid",
+    api_key_param="appid",  # pragma: allowlist secret
     entities=(
         Entity(
             "observations",

@@ -45,7 +45,7 @@ class QuotesSettings(SourceSettings):
 SOURCE = Source(
     name="quotes",
     settings=QuotesSettings,
-    api_key_param="token",
+    api_key_param="token",  # pragma: allowlist secret
     entities=(Entity("quotes", "/api/quotes", key=("id",)),),
     dag=Dag("quotes_ingest", cron="30 6 * * *"),
     doc=__doc__,
