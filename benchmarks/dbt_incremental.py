@@ -49,7 +49,7 @@ MODELS = (
     "dim_date",
     "fct_cart_items",
     "fct_carts",
-    "int_fakestore__product_daily_sales",
+    "fct_product_sales_daily",
     "fct_orders",
     "mart_sales_overview",
     "mart_product_performance",

@@ -28,7 +28,7 @@ INCREMENTAL = (
     "core.int_fakestore__carts",
     "core.fct_cart_items",
     "core.fct_carts",
-    "core.int_fakestore__product_daily_sales",
+    "core.fct_product_sales_daily",
     "marts.mart_sales_overview",
     "marts.mart_customer_activity",
     "core.fct_orders",
