@@ -29,15 +29,15 @@
 
 {#-
     The carts an incremental model keyed on cart_id must recompute (one column, cart_id): those whose current
-    version in int_fakestore__carts, or a row of a relation of also_changed (each with cart_id and loaded_at),
-    was loaded after watermark, and those of the model's stored rows that fall in the validity window of a
+    version in carts (int_fakestore__carts), or a row of a relation of also_changed (each with cart_id and
+    loaded_at), was loaded after watermark, and those of the model's stored rows that fall in the validity window of a
     version of dimension (an SCD2 model, matched on dimension_key at cart_at) created since.
     (Each relation is read where it is needed rather than shared as a CTE: a CTE read twice is materialized
     whole, which would defeat the indexes the delta relies on.)
 -#}
-{% macro carts_changed_since(watermark, dimension, dimension_key, also_changed=[]) -%}
+{% macro carts_changed_since(watermark, carts, dimension, dimension_key, also_changed=[]) -%}
     select cart_id
-    from {{ ref('int_fakestore__carts') }}
+    from {{ carts }}
     where loaded_at > {{ watermark }}
     {%- for relation in also_changed %}
 

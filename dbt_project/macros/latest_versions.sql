@@ -1,7 +1,7 @@
 {#-
-    The latest-batch rule over relations that hold every version of each key (one row per key and batch):
-    the same recency as latest_batch_records, as a column list so that incremental models can also compare a
-    new version with the stored one.
+    The latest-version rule over relations that hold every version of each key (one row per key and batch,
+    the staging models): the newest version by recency columns wins. The recency is a column list, so that
+    incremental models can also compare a new version with the stored one.
 -#}
 
 {#- Recency of bronze versions, most significant first; the newest wins on each column in turn. -#}

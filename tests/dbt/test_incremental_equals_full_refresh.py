@@ -25,7 +25,7 @@ from python_scripts.settings import get_settings
 LATER = (datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 1, 17, tzinfo=UTC))
 OLDER = (datetime(2025, 1, 10, tzinfo=UTC), datetime(2025, 1, 11, tzinfo=UTC))
 INCREMENTAL = (
-    "core.int_fakestore__carts",
+    "intermediate.int_fakestore__carts",
     "core.fct_cart_items",
     "core.fct_carts",
     "core.fct_product_sales_daily",
@@ -92,7 +92,7 @@ def compared(built_warehouse, dag_env, wh, api, dbt, tmp_path_factory) -> dict:
     incremental = {table: table_rows(wh, table) for table in COMPARED}
     batches = {
         "older_cart": wh.execute(
-            "SELECT batch_id FROM core.int_fakestore__carts WHERE cart_id = %s", (older_cart["id"],)
+            "SELECT batch_id FROM intermediate.int_fakestore__carts WHERE cart_id = %s", (older_cart["id"],)
         ).fetchone()[0],
         "orders": wh.execute("SELECT array_agg(DISTINCT batch_id) FROM core.fct_orders").fetchone()[0],
     }
