@@ -47,17 +47,26 @@ TARGET = 0.15
 # What is timed: the incremental models and the tables built beside them from the facts.
 MODELS = (
     "int_fakestore__carts",
+    # a view over int_fakestore__carts: its full refresh drops the view, which must be rebuilt before the facts
+    "int_fakestore__cart_items",
     "dim_date",
     "fct_cart_items",
     "fct_carts",
-    "int_fakestore__product_daily_sales",
+    "fct_product_sales_daily",
+    "int_orders__orders",
     "fct_orders",
     "mart_sales_overview",
     "mart_product_performance",
     "mart_customer_activity",
     "mart_order_status",
 )
-CHECKED = tuple(f"{'marts' if model.startswith('mart_') else 'core'}.{model}" for model in MODELS)
+LAYERS = {"mart_": "marts", "int_": "intermediate"}
+VIEWS = {"int_fakestore__cart_items"}  # nothing stored: the lines are checked in fct_cart_items
+CHECKED = tuple(
+    f"{next((schema for prefix, schema in LAYERS.items() if model.startswith(prefix)), 'core')}.{model}"
+    for model in MODELS
+    if model not in VIEWS
+)
 # The untimed builds leave data tests out: they scan whole tables and are not what is compared.
 NO_TESTS = ("--exclude-resource-type", "test")
 UPSTREAM = ("--select", "source:fakestore+", "source:orders+", "--exclude", *MODELS)

@@ -1,5 +1,5 @@
 {#-
-    Use a model's custom schema name as-is (staging, core, marts) instead of dbt's default
+    Use a model's custom schema name as-is (staging, intermediate, core, marts) instead of dbt's default
     "<target_schema>_<custom_schema>"; nodes without a custom schema land in the target schema.
 -#}
 {% macro generate_schema_name(custom_schema_name, node) -%}

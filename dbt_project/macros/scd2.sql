@@ -10,11 +10,6 @@
     '9999-12-31 00:00:00+00'::timestamptz
 {%- endmacro %}
 
-{#- A timestamptz as UTC ISO-8601 text, independent of the session TimeZone and DateStyle. -#}
-{% macro utc_iso8601(expression) -%}
-    to_char({{ expression }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-{%- endmacro %}
-
 {#-
     Rows of an SCD2 relation whose validity windows are broken, per natural key: the first version must
     start at scd2_beginning_of_time, each version must end where the next one starts (no gap, no overlap),

@@ -1,10 +1,10 @@
--- Every city and local day in staging has its fact row, with the same observation count, precipitation and
--- last load time: incremental runs have recomputed every day they had to.
+-- Every city and local day of the observations has its fact row, with the same observation count,
+-- precipitation and last load time: incremental runs have recomputed every day they had to.
 with
 
 observations as (
 
-    select * from {{ ref('stg_openweather__observations') }}
+    select * from {{ ref('int_openweather__observations') }}
 
 ),
 

@@ -11,8 +11,9 @@ tickers in `STOCK_TICKERS` (comma-separated).
   `Error Message` for a bad symbol is quarantined; none of them is ever taken for an empty day.
 * **load**: one batch per ticker into `bronze.alphavantage_daily_prices` (one row per ticker and day).
 * **publish_bronze**: the Asset event of `bronze.alphavantage_daily_prices`.
-* **transform**: `stg_alphavantage__daily_prices` → `fct_stock_prices_daily` (incremental merge on ticker
-  and date, so history outlives the API's 100-day window) → `mart_stock_performance`.
+* **transform**: `stg_alphavantage__daily_prices` → `int_alphavantage__daily_prices` (the newest batch per
+  ticker and day) → `fct_stock_prices_daily` (incremental merge on ticker and date, so history outlives the
+  API's 100-day window) → `mart_stock_performance`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ Daily snapshot of the Fake Store API (products, users, carts) into the warehouse
   extracted = loaded + rejected and records the run in `audit.ingestion_runs`.
 * **publish_bronze**: one Asset event per bronze table (`bronze.fakestore_*`).
 * **transform** (Cosmos task group): every dbt node downstream of the Fake Store sources: source
-  freshness, staging views, the SCD2 snapshots, core dims and facts, marts, each built together with its tests.
+  freshness, staging views, the current versions (intermediate), the SCD2 snapshots, core dims and facts,
+  marts, each built together with its tests.
 
 Reruns of the same logical date overwrite the same lake objects and the same bronze batch, and leave
 core and marts unchanged.

@@ -9,7 +9,8 @@ Hourly current weather from OpenWeatherMap for the cities in `WEATHER_CITIES` (`
   other cities carry on. 401 and 429 fail the task, which Airflow retries.
 * **load** (one mapped task per city): the city's batch into `bronze.openweather_observations`.
 * **publish_bronze**: the Asset event of `bronze.openweather_observations`.
-* **transform**: `stg_openweather__observations` → incremental `fct_weather_daily` → `mart_weather_daily`.
+* **transform**: `stg_openweather__observations` → `int_openweather__observations` (each observation once)
+  → incremental `fct_weather_daily` → `mart_weather_daily`.
 
 The API only knows the weather now, so there is no catch-up: a missed hour stays missed.
 """

@@ -6,8 +6,8 @@ interval, each with the batch's `updated_at`) through the same extract → lake 
 
 * Bronze `bronze.orders_orders` is append-only across runs: every batch stays, so the history of each
   order is kept; rerunning a logical date replaces only that date's batch.
-* **transform**: `stg_orders__orders_latest` (one row per order, its latest version) → `fct_orders` →
-  `mart_order_status`.
+* **transform**: `stg_orders__orders` (every version) → `int_orders__orders` (one row per order, its latest
+  version) → `fct_orders` → `mart_order_status`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 -- Cluster-wide roles, created idempotently.
 --   loader       writes the raw landing layers: bronze and audit
---   transformer  owns what dbt builds: staging, core, marts (reads bronze)
+--   transformer  owns what dbt builds: staging, intermediate, core, marts (reads bronze)
 --   bi_reader    reads the marts and nothing else
 -- Passwords are optional psql variables (set them where clients log in with a password, e.g. Docker);
 -- with trust or peer auth, sessions connect as an admin and SET ROLE instead.

@@ -14,6 +14,7 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 CREATE SCHEMA IF NOT EXISTS bronze AUTHORIZATION loader;
 CREATE SCHEMA IF NOT EXISTS audit AUTHORIZATION loader;
 CREATE SCHEMA IF NOT EXISTS staging AUTHORIZATION transformer;
+CREATE SCHEMA IF NOT EXISTS intermediate AUTHORIZATION transformer;
 CREATE SCHEMA IF NOT EXISTS core AUTHORIZATION transformer;
 CREATE SCHEMA IF NOT EXISTS marts AUTHORIZATION transformer;
 
@@ -31,7 +32,7 @@ ALTER DEFAULT PRIVILEGES FOR ROLE transformer IN SCHEMA marts GRANT SELECT ON TA
 -- rights: a function in marts would let bi_reader act as the transformer, one in bronze the transformer
 -- as the loader. Functions are executable by their owner only unless granted explicitly.
 ALTER DEFAULT PRIVILEGES FOR ROLE loader, transformer REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bronze, audit, staging, core, marts FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bronze, audit, staging, intermediate, core, marts FROM PUBLIC;
 
 SET ROLE loader;
 

@@ -25,10 +25,10 @@ from python_scripts.settings import get_settings
 LATER = (datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 1, 17, tzinfo=UTC))
 OLDER = (datetime(2025, 1, 10, tzinfo=UTC), datetime(2025, 1, 11, tzinfo=UTC))
 INCREMENTAL = (
-    "core.int_fakestore__carts",
+    "intermediate.int_fakestore__carts",
     "core.fct_cart_items",
     "core.fct_carts",
-    "core.int_fakestore__product_daily_sales",
+    "core.fct_product_sales_daily",
     "marts.mart_sales_overview",
     "marts.mart_customer_activity",
     "core.fct_orders",
@@ -93,7 +93,7 @@ def compared(built_warehouse, api, tmp_path_factory) -> dict:
     incremental = {table: table_rows(wh, table) for table in COMPARED}
     batches = {
         "older_cart": wh.execute(
-            "SELECT batch_id FROM core.int_fakestore__carts WHERE cart_id = %s", (older_cart["id"],)
+            "SELECT batch_id FROM intermediate.int_fakestore__carts WHERE cart_id = %s", (older_cart["id"],)
         ).fetchone()[0],
         "orders": wh.execute("SELECT array_agg(DISTINCT batch_id) FROM core.fct_orders").fetchone()[0],
     }

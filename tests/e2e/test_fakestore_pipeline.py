@@ -1,4 +1,4 @@
-"""fakestore_ingest end to end through Airflow: sandbox → lake → bronze → dbt staging/core/marts.
+"""fakestore_ingest end to end through Airflow: sandbox → lake → bronze → dbt staging/intermediate/core/marts.
 
 One sequence shared by the tests of this module (each DAG run costs about a minute and a half):
 1. run the DAG for day 1; 2. run the same day again; 3. change a user's city and a product's price in the
@@ -128,7 +128,10 @@ def test_scd2_price_change_keeps_old_carts_at_the_old_price(pipeline, wh):
     assert versions == [(pipeline["old_price"], False), (pipeline["new_price"], True)]
 
 
-@pytest.mark.parametrize("table", ["bronze.fakestore_carts", "staging.stg_fakestore__carts", "core.fct_carts"])
+@pytest.mark.parametrize(
+    "table",
+    ["bronze.fakestore_carts", "staging.stg_fakestore__carts", "intermediate.int_fakestore__carts", "core.fct_carts"],
+)
 def test_bi_reader_is_denied_outside_the_marts(pipeline, wh, table):
     with psycopg.connect(wh.settings.postgres.url(wh.conn.info.dbname), autocommit=True) as conn:
         conn.execute("SET ROLE bi_reader")

@@ -1,9 +1,9 @@
 """orders_batch through Airflow: its results, reruns, backfills and data-quality gates.
 
 * One run per interval, in order, keeps one batch per run of the same hundred orders in bronze, one row per
-  order from the latest batch in staging, and a mart equal to figures computed here from the sandbox.
+  order from the latest batch in intermediate, and a mart equal to figures computed here from the sandbox.
 * A backfill run by the scheduler with several DAG runs active at once, and the same interval rerun three
-  times, end with bronze, staging, core and marts identical (checksums) to a single sequential run.
+  times, end with bronze, intermediate, core and marts identical (checksums) to a single sequential run.
 * A bad row that reaches bronze makes a dbt test fail, and a source whose last load is too old fails its
   freshness check: either way the DAG run fails, the marts keep their previous content, and a local
   Slack-compatible webhook receives one alert per failed task, with no secret in it.
@@ -40,7 +40,7 @@ NEXT_DATE = "2025-02-06"
 BACKFILL = {"from_date": "2025-02-01T00:00:00Z", "to_date": "2025-02-03T00:00:00Z"}
 RELATIONS = (
     ("bronze", "orders_orders"),
-    ("staging", "stg_orders__orders_latest"),
+    ("intermediate", "int_orders__orders"),
     ("core", "fct_orders"),
     ("marts", "mart_order_status"),
 )
@@ -101,8 +101,8 @@ class Reference:
     runs: int
     latest_as_of: str
     bronze: tuple  # rows, batches, distinct updated_at, distinct orders
-    staging: tuple  # rows, distinct orders, distinct updated_at, distinct batches
-    staging_from_latest_batch: bool
+    current: tuple  # rows, distinct orders, distinct updated_at, distinct batches
+    current_from_latest_batch: bool
     mart: dict[tuple[str, str], tuple[int, Decimal]]
 
 
@@ -123,13 +123,13 @@ def sequential(backfilled, run, wh, api) -> Reference:
             "SELECT count(*), count(DISTINCT batch_id), count(DISTINCT payload->>'updated_at'),"
             " count(DISTINCT (payload->>'order_id')::int) FROM bronze.orders_orders"
         ).fetchone(),
-        staging=wh.execute(
+        current=wh.execute(
             "SELECT count(*), count(DISTINCT order_id), count(DISTINCT updated_at), count(DISTINCT batch_id)"
-            " FROM staging.stg_orders__orders_latest"
+            " FROM intermediate.int_orders__orders"
         ).fetchone(),
-        staging_from_latest_batch=wh.execute(
+        current_from_latest_batch=wh.execute(
             "SELECT bool_and(batch_id = (SELECT max(batch_id) FROM bronze.orders_orders))"
-            " FROM staging.stg_orders__orders_latest"
+            " FROM intermediate.int_orders__orders"
         ).fetchone()[0],
         mart={
             (status, currency): (orders, amount)
@@ -144,9 +144,9 @@ def test_each_run_appends_a_batch_of_the_same_orders(sequential):
     assert sequential.bronze == (100 * sequential.runs, sequential.runs, sequential.runs, 100)
 
 
-def test_staging_keeps_one_row_per_order_from_the_latest_batch(sequential):
-    assert sequential.staging == (100, 100, 1, 1)
-    assert sequential.staging_from_latest_batch
+def test_the_current_orders_are_one_row_per_order_from_the_latest_batch(sequential):
+    assert sequential.current == (100, 100, 1, 1)
+    assert sequential.current_from_latest_batch
 
 
 def test_mart_matches_the_latest_batch_served(sequential, api):
@@ -263,13 +263,13 @@ def test_a_bad_row_fails_the_dbt_tests_and_the_run(alerting, wh, sequential, api
     )
     try:
         log = _run_expecting_failure(alerting.run, DATES[1])
-        assert "accepted_values_stg_orders__orders_latest_status" in log, _failed_tasks(log)
+        assert "accepted_values_int_orders__orders_status" in log, _failed_tasks(log)
         after = checksums(wh)
         for relation in ("core.fct_orders", "marts.mart_order_status"):
             assert after[relation] == sequential.checksums[relation], f"{relation} must keep its last good state"
         alerts = assert_one_alert_per_failed_task(alerting, DATES[1], log)
-        alert = alerts["transform.stg_orders__orders_latest_model_build"]
-        assert "accepted_values_stg_orders__orders_latest_status" in alert
+        alert = alerts["transform.int_orders__orders_model_build"]
+        assert "accepted_values_int_orders__orders_status" in alert
     finally:
         wh.execute("DELETE FROM bronze.orders_orders WHERE batch_id = 'manual_fix'")
 

@@ -183,11 +183,12 @@ def test_sql_init_creates_databases_with_hostile_names(settings, admin, name):
             assert missing_tables(conn) == []
             assert conn.execute(
                 "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = ANY(%s) ORDER BY 1",
-                (["audit", "bronze", "core", "marts", "staging"],),
+                (["audit", "bronze", "core", "intermediate", "marts", "staging"],),
             ).fetchall() == [
                 ("audit", "loader"),
                 ("bronze", "loader"),
                 ("core", "transformer"),
+                ("intermediate", "transformer"),
                 ("marts", "transformer"),
                 ("staging", "transformer"),
             ]

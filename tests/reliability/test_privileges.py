@@ -1,8 +1,9 @@
 """Least privilege, checked against the warehouse that sql/init builds.
 
-The rule: ``loader`` writes only ``bronze`` and ``audit``; ``transformer`` owns ``staging``, ``core`` and
-``marts`` and reads ``bronze`` and ``audit``; ``bi_reader`` reads ``marts`` only. Every session connects as the
-admin and switches with ``SET ROLE`` (``python_scripts.warehouse.db.connect``, dbt's ``role:``), as the platform does.
+The rule: ``loader`` writes only ``bronze`` and ``audit``; ``transformer`` owns ``staging``, ``intermediate``,
+``core`` and ``marts`` and reads ``bronze`` and ``audit``; ``bi_reader`` reads ``marts`` only. Every session
+connects as the admin and switches with ``SET ROLE`` (``python_scripts.warehouse.db.connect``, dbt's ``role:``), as the
+platform does.
 
 Each denial is its own test case. Statements run in a transaction that is always rolled back, so a hole shows
 up as a failed test and never as a changed warehouse.
@@ -32,7 +33,12 @@ NOT_OWNER = "must be owner"
 BRONZE_TABLE = ("bronze", "fakestore_products")
 AUDIT_TABLE = ("audit", "ingestion_runs")
 LANDING_TABLES = {"bronze": BRONZE_TABLE, "audit": AUDIT_TABLE}
-LAYER_TABLES = {"staging": ("staging", "priv_stg"), "core": ("core", "priv_core"), "marts": ("marts", "priv_mart")}
+LAYER_TABLES = {
+    "staging": ("staging", "priv_stg"),
+    "intermediate": ("intermediate", "priv_int"),
+    "core": ("core", "priv_core"),
+    "marts": ("marts", "priv_mart"),
+}
 MARTS_TABLE = LAYER_TABLES["marts"]
 # SECURITY DEFINER functions: whoever may execute them acts with their owner's rights.
 LOADER_FUNCTION = ("bronze", "priv_definer")
@@ -48,6 +54,7 @@ ROWS = {
         "INSERT INTO {table} (source, entity, batch_id, stage, status) VALUES ('priv', 'test', 'b', 'load', 'running')"
     ),
     "staging": "INSERT INTO {table} (id) VALUES (2)",
+    "intermediate": "INSERT INTO {table} (id) VALUES (2)",
     "core": "INSERT INTO {table} (id) VALUES (2)",
     "marts": "INSERT INTO {table} (id) VALUES (2)",
 }
@@ -55,6 +62,7 @@ UPDATES = {
     "bronze": "UPDATE {table} SET record_hash = 'changed'",
     "audit": "UPDATE {table} SET status = 'failed'",
     "staging": "UPDATE {table} SET id = 3",
+    "intermediate": "UPDATE {table} SET id = 3",
     "core": "UPDATE {table} SET id = 3",
     "marts": "UPDATE {table} SET id = 3",
 }
@@ -135,7 +143,10 @@ def _transformer_denials() -> Iterator[Case]:
 
 def _bi_reader_denials() -> Iterator[Case]:
     """bi_reader reads the marts and does nothing else."""
-    for schema, table in {**LANDING_TABLES, "staging": LAYER_TABLES["staging"], "core": LAYER_TABLES["core"]}.items():
+    for schema, table in {
+        **LANDING_TABLES,
+        **{layer: LAYER_TABLES[layer] for layer in LAYER_TABLES if layer != "marts"},
+    }.items():
         yield Case(f"bi_reader-select-{schema}", BI_READER, "SELECT * FROM {table}", table=table)
     yield Case("bi_reader-insert-marts", BI_READER, ROWS["marts"], table=MARTS_TABLE)
     yield Case("bi_reader-update-marts", BI_READER, UPDATES["marts"], table=MARTS_TABLE)
@@ -149,7 +160,7 @@ def _bi_reader_denials() -> Iterator[Case]:
         message=NOT_OWNER,
     )
     yield Case("bi_reader-drop-table-marts", BI_READER, "DROP TABLE {table}", table=MARTS_TABLE, message=NOT_OWNER)
-    for schema in ("public", "bronze", "audit", "staging", "core", "marts"):
+    for schema in ("public", "bronze", "audit", "staging", "intermediate", "core", "marts"):
         yield Case(f"bi_reader-create-table-in-{schema}", BI_READER, "CREATE TABLE {schema}.by_bi (id int)", schema)
     yield Case("bi_reader-select-into-marts", BI_READER, "SELECT 1 AS id INTO {schema}.by_bi", "marts")
     yield Case("bi_reader-create-temp-table", BI_READER, "CREATE TEMPORARY TABLE by_bi (id int)")

@@ -22,7 +22,7 @@ with
     changed_carts as (
 
         {{ carts_changed_since(
-            watermark, ref('dim_users'), 'user_id', also_changed=[ref('fct_cart_items')]
+            watermark, ref('int_fakestore__carts'), ref('dim_users'), 'user_id', also_changed=[ref('fct_cart_items')]
         ) }}
 
     ),

@@ -9,36 +9,19 @@
     ],
 ) }}
 {%- set watermark = incremental_watermark() if is_incremental() else none %}
--- depends_on: {{ ref('stg_orders__orders_latest') }}
--- Current state of each order: its version with the latest updated_at, as stg_orders__orders_latest chooses
--- it (that view is not read, only waited for, so that its tests stop bad data first). Incremental (merge on
--- order_id): a run reads only the versions loaded since its newest loaded_at, keeps the newest per order and
--- merges it where it is newer than the stored version (by the same rule), so a batch of an older interval
--- loaded late changes nothing and a rerun of the current one replaces it.
+-- Current state of each order: its current version as int_orders__orders chooses it (the latest updated_at).
+-- Incremental (merge on order_id): a run merges the current versions loaded since its newest loaded_at. A
+-- version loaded earlier that is still current is already here, so a batch of an older interval loaded late
+-- changes nothing (it does not win) and a rerun of the current one replaces it (it wins, with a new
+-- loaded_at), as a full refresh would.
 with
 
-new_versions as (
+current_versions as (
 
-    {{ latest_versions(
-        ref('stg_orders__order_versions'),
-        'order_id',
-        order_recency_columns(),
-        loaded_after=watermark,
-    ) }}
-
-),
-
-newer_versions as (
-
-    select new_versions.*
-    from new_versions
-    {% if is_incremental() %}
-        left join {{ this }} as stored_version
-            on new_versions.order_id = stored_version.order_id
-        where
-            stored_version.order_id is null
-            or {{ is_newer_version('new_versions', 'stored_version', order_recency_columns()) }}
-    {% endif %}
+    select * from {{ ref('int_orders__orders') }}
+    {% if is_incremental() -%}
+        where loaded_at > {{ watermark }}
+    {%- endif %}
 
 ),
 
@@ -59,7 +42,7 @@ final as (
         interval_start,
         extracted_at,
         loaded_at
-    from newer_versions
+    from current_versions
 
 )
 

@@ -6,14 +6,15 @@
 ) }}
 -- Daily prices per ticker with all the history seen so far. The API returns the latest 100 trading days
 -- only, so this table keeps older days after their batches are pruned from bronze. An incremental run merges
--- the staging rows whose winning batch is not the one already here: every row of a batch loaded after the
--- previous run (a later loaded_at), and rows whose winner moved to another batch (a rerun replaced theirs).
+-- the rows of int_alphavantage__daily_prices whose winning batch is not the one already here: every row of a
+-- batch loaded after the previous run (a later loaded_at), and rows whose winner moved to another batch (a
+-- rerun replaced theirs).
 -- Days still in bronze therefore equal a full refresh; a full refresh drops the days bronze no longer holds.
 with
 
 daily_prices as (
 
-    select * from {{ ref('stg_alphavantage__daily_prices') }}
+    select * from {{ ref('int_alphavantage__daily_prices') }}
 
 ),
 

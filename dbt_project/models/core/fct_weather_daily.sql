@@ -13,7 +13,7 @@ with
 
 observations as (
 
-    select * from {{ ref('stg_openweather__observations') }}
+    select * from {{ ref('int_openweather__observations') }}
 
 ),
 

@@ -11,7 +11,7 @@ products as (
 
 daily_sales as (
 
-    select * from {{ ref('int_fakestore__product_daily_sales') }}
+    select * from {{ ref('fct_product_sales_daily') }}
 
 ),
 

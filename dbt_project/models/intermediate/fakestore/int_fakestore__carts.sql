@@ -10,19 +10,17 @@
     ],
 ) }}
 {%- set watermark = incremental_watermark() if is_incremental() else none %}
--- depends_on: {{ ref('stg_fakestore__carts') }}
--- depends_on: {{ ref('stg_fakestore__cart_items') }}
--- The current version of each cart, as stg_fakestore__carts chooses it, kept incrementally so that the facts
--- do not rank the whole of bronze on every run. A run reads only the versions loaded since its newest
--- loaded_at, keeps the newest per cart, and merges it where it is newer than the stored version: an older
--- interval loaded late never replaces a newer one, a rerun of the current interval does. (The staging
--- views above are not read, only waited for: their tests stop bad data before it is merged here.)
+-- The current version of each cart by the latest-batch rule (interval_start, extracted_at, batch_id and
+-- record_no, all descending), kept incrementally so that the facts do not rank the whole of bronze on every
+-- run. A run reads only the versions loaded since its newest loaded_at (a filter that reaches the bronze scan
+-- through the staging view), keeps the newest per cart, and merges it where it is newer than the stored
+-- version: an older interval loaded late never replaces a newer one, a rerun of the current interval does.
 with
 
 new_versions as (
 
     {{ latest_versions(
-        ref('stg_fakestore__cart_versions'),
+        ref('stg_fakestore__carts'),
         'cart_id',
         bronze_recency_columns(),
         loaded_after=watermark,

@@ -6,7 +6,7 @@ with
 
 runs as (
 
-    select * from {{ ref('stg_audit__ingestion_runs') }}
+    select * from {{ ref('fct_ingestion_runs') }}
 
 ),
 

@@ -1,14 +1,11 @@
--- One row per ticker and trading day. The API always answers with its current latest 100 days, whatever the
--- interval, so the newest extraction wins (then batch_id), also over a later interval extracted earlier.
+-- One row per daily price record in bronze, i.e. per ticker, trading day and batch (every batch carries the
+-- latest 100 trading days), typed. Which batch wins a day is decided downstream
+-- (int_alphavantage__daily_prices).
 with
 
 source as (
 
-    {{ latest_batch_records(
-        source('alphavantage', 'daily_prices'),
-        "upper(trim(payload ->> 'symbol')), (payload ->> 'date')::date",
-        recency_order='extracted_at desc, batch_id desc, record_no desc',
-    ) }}
+    select * from {{ source('alphavantage', 'daily_prices') }}
 
 ),
 
@@ -25,6 +22,8 @@ renamed as (
         left(payload ->> 'last_refreshed', 10)::date as last_refreshed_date,
         trim(payload ->> 'time_zone') as exchange_time_zone,
         batch_id,
+        record_no,
+        interval_start,
         extracted_at,
         loaded_at
     from source

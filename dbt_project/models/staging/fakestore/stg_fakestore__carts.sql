@@ -1,8 +1,27 @@
+-- One row per cart record in bronze, i.e. per cart and batch (carts are landed per data interval, plus the
+-- whole history on a first load, so a cart can be in several batches), typed. Which version is current is
+-- decided downstream (int_fakestore__carts); a filter on loaded_at reaches the bronze scan through this view.
 with
 
-latest as (
+source as (
 
-    {{ latest_versions(ref('stg_fakestore__cart_versions'), 'cart_id', bronze_recency_columns()) }}
+    select * from {{ source('fakestore', 'carts') }}
+
+),
+
+renamed as (
+
+    select
+        (payload ->> 'id')::integer as cart_id,
+        (payload ->> 'userId')::integer as user_id,
+        {{ parse_utc_timestamp("payload ->> 'date'") }} as cart_at,
+        payload -> 'products' as products,
+        batch_id,
+        record_no,
+        interval_start,
+        extracted_at,
+        loaded_at
+    from source
 
 ),
 
@@ -12,10 +31,14 @@ final as (
         cart_id,
         user_id,
         cart_at,
-        cart_date,
+        (cart_at at time zone 'UTC')::date as cart_date,
+        products,
         batch_id,
-        interval_start as observed_at
-    from latest
+        record_no,
+        interval_start,
+        extracted_at,
+        loaded_at
+    from renamed
 
 )
 

@@ -1,8 +1,10 @@
+-- One row per product record in bronze, i.e. per product and batch (every batch is a full snapshot), typed
+-- and cleaned. Which version is current is decided downstream (int_fakestore__products).
 with
 
 source as (
 
-    {{ latest_batch_records(source('fakestore', 'products'), "(payload ->> 'id')::integer") }}
+    select * from {{ source('fakestore', 'products') }}
 
 ),
 
@@ -18,7 +20,9 @@ renamed as (
         (payload -> 'rating' ->> 'rate')::numeric(4, 2) as rating_rate,
         (payload -> 'rating' ->> 'count')::integer as rating_count,
         batch_id,
-        interval_start as observed_at,
+        record_no,
+        interval_start,
+        extracted_at,
         loaded_at
     from source
 

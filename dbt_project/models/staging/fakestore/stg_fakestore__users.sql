@@ -1,8 +1,10 @@
+-- One row per user record in bronze, i.e. per user and batch (every batch is a full snapshot), typed and
+-- cleaned. Which version is current is decided downstream (int_fakestore__users).
 with
 
 source as (
 
-    {{ latest_batch_records(source('fakestore', 'users'), "(payload ->> 'id')::integer") }}
+    select * from {{ source('fakestore', 'users') }}
 
 ),
 
@@ -23,7 +25,9 @@ renamed as (
         nullif(trim(payload -> 'address' -> 'geolocation' ->> 'lat'), '')::numeric(9, 6) as latitude,
         nullif(trim(payload -> 'address' -> 'geolocation' ->> 'long'), '')::numeric(9, 6) as longitude,
         batch_id,
-        interval_start as observed_at,
+        record_no,
+        interval_start,
+        extracted_at,
         loaded_at
     from source
 

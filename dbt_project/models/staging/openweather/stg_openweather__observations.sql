@@ -1,13 +1,11 @@
--- One row per observation (city id + dt): an observation the API had not refreshed yet arrives in several
--- batches, and the latest batch wins (latest_batch_records' default order).
+-- One row per current-weather response in bronze, i.e. per city and hourly batch, typed. The API returns the
+-- same observation (city id and dt) again until it refreshes it, so one observation can be in several
+-- batches: which one is kept is decided downstream (int_openweather__observations).
 with
 
 source as (
 
-    {{ latest_batch_records(
-        source('openweather', 'observations'),
-        "(payload ->> 'id')::integer, (payload ->> 'dt')::bigint",
-    ) }}
+    select * from {{ source('openweather', 'observations') }}
 
 ),
 
@@ -39,6 +37,9 @@ renamed as (
         trim(payload -> 'weather' -> 0 ->> 'main') as condition_main,
         trim(payload -> 'weather' -> 0 ->> 'description') as condition_description,
         batch_id,
+        record_no,
+        interval_start,
+        extracted_at,
         loaded_at
     from source
 
@@ -47,7 +48,6 @@ renamed as (
 final as (
 
     select
-        {{ generate_surrogate_key(['city_id', utc_iso8601('observed_at')]) }} as observation_sk,
         city_id,
         city_name,
         country_code,
@@ -75,6 +75,9 @@ final as (
         condition_main,
         condition_description,
         batch_id,
+        record_no,
+        interval_start,
+        extracted_at,
         loaded_at
     from renamed
 

@@ -7,7 +7,7 @@ select
     low_price,
     close_price,
     volume
-from {{ ref('stg_alphavantage__daily_prices') }}
+from {{ ref('int_alphavantage__daily_prices') }}
 where
     low_price > least(open_price, close_price)
     or high_price < greatest(open_price, close_price)

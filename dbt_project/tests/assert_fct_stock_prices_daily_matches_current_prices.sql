@@ -1,10 +1,11 @@
--- Every ticker and day in staging is in the fact with the values of the same (newest) batch: incremental
--- runs have merged every newer batch. Older days only the fact still holds are not checked.
+-- Every ticker and day of int_alphavantage__daily_prices is in the fact with the values of the same
+-- (newest) batch: incremental runs have merged every newer batch. Older days only the fact still holds are
+-- not checked.
 with
 
 daily_prices as (
 
-    select * from {{ ref('stg_alphavantage__daily_prices') }}
+    select * from {{ ref('int_alphavantage__daily_prices') }}
 
 ),
 
@@ -17,9 +18,9 @@ stock_prices as (
 select
     daily_prices.ticker,
     daily_prices.trade_date,
-    daily_prices.batch_id as staging_batch_id,
+    daily_prices.batch_id as current_batch_id,
     stock_prices.batch_id as fact_batch_id,
-    daily_prices.close_price as staging_close_price,
+    daily_prices.close_price as current_close_price,
     stock_prices.close_price as fact_close_price
 from daily_prices
 left join stock_prices

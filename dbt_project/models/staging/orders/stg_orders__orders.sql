@@ -1,6 +1,5 @@
-{{ config(materialized='ephemeral') }}
--- Every version of every order in bronze (one row per order and batch), typed: the base of the current-order
--- view and of fct_orders, which first keeps the versions loaded since its last run.
+-- One row per order record in bronze, i.e. per order and batch (every batch re-sends every order), typed.
+-- Which version is current is decided downstream (int_orders__orders).
 with
 
 source as (
@@ -9,7 +8,7 @@ source as (
 
 ),
 
-typed as (
+renamed as (
 
     select
         (payload ->> 'order_id')::integer as order_id,
@@ -28,4 +27,4 @@ typed as (
 
 )
 
-select * from typed
+select * from renamed
