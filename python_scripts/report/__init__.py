@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from python_scripts.report.data import connect_as_bi_reader, fetch_datasets
-from python_scripts.report.figures import PAGES
 from python_scripts.report.html import render
+from python_scripts.report.pages import PAGES
 from python_scripts.settings import Settings
 
 

@@ -10,7 +10,7 @@ from html import escape
 from plotly.offline import get_plotlyjs
 
 from python_scripts.report.data import DATASETS, Rows
-from python_scripts.report.figures import ChartSpec, PageSpec
+from python_scripts.report.pages import ChartSpec, PageSpec
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 

@@ -19,7 +19,7 @@ from psycopg import sql
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.report import build_report
 from python_scripts.report.data import connect_as_bi_reader
-from python_scripts.report.figures import PAGES
+from python_scripts.report.pages import PAGES
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 from python_scripts.sources import SOURCES
 from python_scripts.warehouse.init import apply_sql_init
