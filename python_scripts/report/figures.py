@@ -24,17 +24,17 @@ HEIGHT = 420
 DAY_MS = 86_400_000
 
 
-def layout(fig: go.Figure, height: int = HEIGHT, **layout) -> go.Figure:
+def apply_layout(fig: go.Figure, height: int = HEIGHT, **layout) -> go.Figure:
     defaults = {"margin": {"l": 60, "r": 20, "t": 30, "b": 50}, "legend": {"orientation": "h", "y": -0.18}}
     fig.update_layout(template="plotly_white", height=height, **{**defaults, **layout})
     return fig
 
 
-def column(rows: Rows, name: str) -> list:
+def column_values(rows: Rows, name: str) -> list:
     return [row[name] for row in rows]
 
 
-def group(rows: Rows, key: str) -> dict[str, Rows]:
+def group_rows(rows: Rows, key: str) -> dict[str, Rows]:
     """Rows by the value of ``key``, in first-seen order."""
     groups: dict[str, Rows] = defaultdict(list)
     for row in rows:
@@ -42,7 +42,7 @@ def group(rows: Rows, key: str) -> dict[str, Rows]:
     return dict(groups)
 
 
-def short(text: str, width: int = 38) -> str:
+def shorten(text: str, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -67,23 +67,25 @@ def sales_trend(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=column(rows, "cart_date"), y=column(rows, "revenue"), name="revenue"))
+    fig.add_trace(go.Bar(x=column_values(rows, "cart_date"), y=column_values(rows, "revenue"), name="revenue"))
     fig.add_trace(
-        go.Scatter(x=column(rows, "cart_date"), y=column(rows, "units"), name="units", mode="lines+markers"),
+        go.Scatter(
+            x=column_values(rows, "cart_date"), y=column_values(rows, "units"), name="units", mode="lines+markers"
+        ),
         secondary_y=True,
     )
     fig.update_yaxes(title_text="revenue", secondary_y=False, rangemode="tozero")
     fig.update_yaxes(title_text="units", secondary_y=True, showgrid=False, rangemode="tozero", tickmode="auto")
-    return layout(fig, xaxis=daily_axis(column(rows, "cart_date"), "cart date"))
+    return apply_layout(fig, xaxis=daily_axis(column_values(rows, "cart_date"), "cart date"))
 
 
 def _horizontal_bars(rows: Rows, label: str, value: str, title: str) -> go.Figure | None:
     """Bars sorted so that the largest is on top."""
     if not rows:
         return None
-    fig = go.Figure(go.Bar(x=column(rows, value), y=column(rows, label), orientation="h", name=value))
+    fig = go.Figure(go.Bar(x=column_values(rows, value), y=column_values(rows, label), orientation="h", name=value))
     fig.update_yaxes(categoryorder="total ascending")
-    return layout(fig, xaxis_title=title, showlegend=False)
+    return apply_layout(fig, xaxis_title=title, showlegend=False)
 
 
 def revenue_by_category(rows: Rows) -> go.Figure | None:
@@ -98,19 +100,19 @@ def top_products(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
     fig = go.Figure()
-    for category, products in group(rows, "category").items():
+    for category, products in group_rows(rows, "category").items():
         fig.add_trace(
             go.Bar(
-                x=column(products, "revenue"),
-                y=[f"#{p['revenue_rank']} {short(p['title'])}" for p in products],
-                customdata=column(products, "units_sold"),
+                x=column_values(products, "revenue"),
+                y=[f"#{p['revenue_rank']} {shorten(p['title'])}" for p in products],
+                customdata=column_values(products, "units_sold"),
                 hovertemplate="%{y}<br>revenue %{x:,.2f}<br>units %{customdata}<extra></extra>",
                 orientation="h",
                 name=category,
             )
         )
     fig.update_yaxes(categoryorder="total ascending")
-    return layout(fig, height=460, xaxis_title="revenue", margin={"l": 260, "r": 20, "t": 30, "b": 50})
+    return apply_layout(fig, height=460, xaxis_title="revenue", margin={"l": 260, "r": 20, "t": 30, "b": 50})
 
 
 def customer_activity(rows: Rows) -> go.Figure | None:
@@ -118,8 +120,8 @@ def customer_activity(rows: Rows) -> go.Figure | None:
         return None
     fig = go.Figure(
         go.Scatter(
-            x=column(rows, "carts"),
-            y=column(rows, "revenue"),
+            x=column_values(rows, "carts"),
+            y=column_values(rows, "revenue"),
             mode="markers",
             marker={"size": [8 + 3 * row["days_active"] for row in rows], "sizemode": "diameter", "opacity": 0.7},
             customdata=[[row["customer_id"], row["city"], row["days_active"]] for row in rows],
@@ -130,7 +132,7 @@ def customer_activity(rows: Rows) -> go.Figure | None:
             name="customers",
         )
     )
-    return layout(fig, xaxis_title="carts", yaxis_title="revenue", showlegend=False)
+    return apply_layout(fig, xaxis_title="carts", yaxis_title="revenue", showlegend=False)
 
 
 def customers_by_city(rows: Rows) -> go.Figure | None:
@@ -138,25 +140,25 @@ def customers_by_city(rows: Rows) -> go.Figure | None:
         return None
     fig = go.Figure(
         go.Bar(
-            x=column(rows, "city"),
-            y=column(rows, "revenue"),
+            x=column_values(rows, "city"),
+            y=column_values(rows, "revenue"),
             text=[f"{row['customers']} customers" for row in rows],
             textposition="auto",
             name="revenue",
         )
     )
-    return layout(fig, yaxis_title="revenue", showlegend=False)
+    return apply_layout(fig, yaxis_title="revenue", showlegend=False)
 
 
 def temperature_by_city(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
     fig = go.Figure()
-    for city, days in group(rows, "city").items():
+    for city, days in group_rows(rows, "city").items():
         fig.add_trace(
             go.Scatter(
-                x=column(days, "observation_date"),
-                y=column(days, "temperature_mean_c"),
+                x=column_values(days, "observation_date"),
+                y=column_values(days, "temperature_mean_c"),
                 error_y={
                     "type": "data",
                     "array": [d["temperature_max_c"] - d["temperature_mean_c"] for d in days],
@@ -166,8 +168,8 @@ def temperature_by_city(rows: Rows) -> go.Figure | None:
                 name=city,
             )
         )
-    axis = daily_axis(column(rows, "observation_date"), "local date")
-    return layout(fig, xaxis=axis, yaxis_title="°C (mean, bars: min to max)")
+    axis = daily_axis(column_values(rows, "observation_date"), "local date")
+    return apply_layout(fig, xaxis=axis, yaxis_title="°C (mean, bars: min to max)")
 
 
 def precipitation_by_city(rows: Rows) -> go.Figure | None:
@@ -175,30 +177,30 @@ def precipitation_by_city(rows: Rows) -> go.Figure | None:
         return None
     fig = go.Figure(
         [
-            go.Bar(x=column(days, "observation_date"), y=column(days, "precipitation_mm"), name=city)
-            for city, days in group(rows, "city").items()
+            go.Bar(x=column_values(days, "observation_date"), y=column_values(days, "precipitation_mm"), name=city)
+            for city, days in group_rows(rows, "city").items()
         ]
     )
-    axis = daily_axis(column(rows, "observation_date"), "local date")
-    return layout(fig, barmode="group", xaxis=axis, yaxis_title="precipitation, mm")
+    axis = daily_axis(column_values(rows, "observation_date"), "local date")
+    return apply_layout(fig, barmode="group", xaxis=axis, yaxis_title="precipitation, mm")
 
 
 def stock_prices(rows: Rows) -> go.Figure | None:
     """One panel per ticker (prices differ by orders of magnitude), the same legend for all."""
     if not rows:
         return None
-    tickers = group(rows, "ticker")
+    tickers = group_rows(rows, "ticker")
     fig = make_subplots(
         rows=len(tickers), cols=1, shared_xaxes=True, subplot_titles=list(tickers), vertical_spacing=0.2 / len(tickers)
     )
     for index, days in enumerate(tickers.values(), start=1):
         for column, label, color in PRICE_SERIES:
-            values = column(days, column)
+            values = column_values(days, column)
             if all(value is None for value in values):
                 continue  # a window longer than the history
             fig.add_trace(
                 go.Scatter(
-                    x=column(days, "trade_date"),
+                    x=column_values(days, "trade_date"),
                     y=values,
                     mode="lines",
                     name=label,
@@ -209,17 +211,17 @@ def stock_prices(rows: Rows) -> go.Figure | None:
                 row=index,
                 col=1,
             )
-    return layout(fig, height=120 + 220 * len(tickers), legend={"orientation": "h", "y": 1 + 0.25 / len(tickers)})
+    return apply_layout(fig, height=120 + 220 * len(tickers), legend={"orientation": "h", "y": 1 + 0.25 / len(tickers)})
 
 
 def orders_by_status(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
     fig = go.Figure()
-    for currency, statuses in group(rows, "currency").items():
-        fig.add_trace(go.Bar(x=column(statuses, "status"), y=column(statuses, "orders"), name=currency))
+    for currency, statuses in group_rows(rows, "currency").items():
+        fig.add_trace(go.Bar(x=column_values(statuses, "status"), y=column_values(statuses, "orders"), name=currency))
     fig.update_xaxes(categoryorder="array", categoryarray=ORDER_STATUSES)
-    return layout(fig, barmode="stack", yaxis_title="current orders")
+    return apply_layout(fig, barmode="stack", yaxis_title="current orders")
 
 
 def amount_by_status(rows: Rows) -> go.Figure | None:
@@ -228,9 +230,9 @@ def amount_by_status(rows: Rows) -> go.Figure | None:
         return None
     fig = go.Figure(
         [
-            go.Bar(x=column(statuses, "status"), y=column(statuses, "total_amount"), name=currency)
-            for currency, statuses in group(rows, "currency").items()
+            go.Bar(x=column_values(statuses, "status"), y=column_values(statuses, "total_amount"), name=currency)
+            for currency, statuses in group_rows(rows, "currency").items()
         ]
     )
     fig.update_xaxes(categoryorder="array", categoryarray=ORDER_STATUSES)
-    return layout(fig, barmode="group", yaxis_title="total amount, in its currency")
+    return apply_layout(fig, barmode="group", yaxis_title="total amount, in its currency")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import plotly.graph_objects as go
 
 from python_scripts.report.data import RUNS_WINDOW_DAYS, Rows
-from python_scripts.report.figures import HEIGHT, age, column, group, layout
+from python_scripts.report.figures import HEIGHT, age, apply_layout, column_values, group_rows
 
 STATUS_COLORS = {"success": "#2ca02c", "failed": "#d62728", "running": "#ff7f0e"}
 STAGE_SYMBOLS = {"extract": "circle", "load": "square"}
@@ -17,11 +17,11 @@ def run_timeline(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
     fig = go.Figure()
-    for status, runs in group(rows, "status").items():
+    for status, runs in group_rows(rows, "status").items():
         fig.add_trace(
             go.Scatter(
-                x=column(runs, "started_at"),
-                y=column(runs, "part"),
+                x=column_values(runs, "started_at"),
+                y=column_values(runs, "part"),
                 mode="markers",
                 name=status,
                 marker={
@@ -41,21 +41,21 @@ def run_timeline(rows: Rows) -> go.Figure | None:
             )
         )
     fig.update_yaxes(categoryorder="category descending")
-    return layout(fig, xaxis_title=f"attempt start (circle: extract, square: load; last {RUNS_WINDOW_DAYS} days)")
+    return apply_layout(fig, xaxis_title=f"attempt start (circle: extract, square: load; last {RUNS_WINDOW_DAYS} days)")
 
 
 def rows_per_part(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
-    parts = column(rows, "part")
+    parts = column_values(rows, "part")
     fig = go.Figure(
         [
             go.Bar(
-                x=column(rows, column),
+                x=column_values(rows, column),
                 y=parts,
                 orientation="h",
                 name=label,
-                text=column(rows, column),
+                text=column_values(rows, column),
                 textposition="outside",
                 cliponaxis=False,
             )
@@ -63,7 +63,7 @@ def rows_per_part(rows: Rows) -> go.Figure | None:
         ]
     )
     fig.update_yaxes(categoryorder="category descending")
-    return layout(fig, barmode="group", xaxis_title="rows (each batch counted once)")
+    return apply_layout(fig, barmode="group", xaxis_title="rows (each batch counted once)")
 
 
 def durations(rows: Rows) -> go.Figure | None:
@@ -73,28 +73,28 @@ def durations(rows: Rows) -> go.Figure | None:
     fig = go.Figure(
         [
             go.Box(
-                x=column(runs, "duration_s"),
-                y=column(runs, "part"),
+                x=column_values(runs, "duration_s"),
+                y=column_values(runs, "part"),
                 orientation="h",
                 name=stage,
                 boxpoints="all",
                 jitter=0.4,
             )
-            for stage, runs in group(finished, "stage").items()
+            for stage, runs in group_rows(finished, "stage").items()
         ]
     )
     fig.update_yaxes(categoryorder="category descending")
-    return layout(fig, boxmode="group", xaxis_title="seconds per attempt")
+    return apply_layout(fig, boxmode="group", xaxis_title="seconds per attempt")
 
 
 def freshness(rows: Rows) -> go.Figure | None:
     if not rows:
         return None
-    seconds = column(rows, "seconds_since_last_success")
+    seconds = column_values(rows, "seconds_since_last_success")
     fig = go.Figure(
         go.Bar(
             x=seconds,
-            y=column(rows, "part"),
+            y=column_values(rows, "part"),
             orientation="h",
             text=[age(value) for value in seconds],
             textposition="auto",
@@ -104,7 +104,7 @@ def freshness(rows: Rows) -> go.Figure | None:
         )
     )
     fig.update_yaxes(categoryorder="category descending")
-    return layout(fig, xaxis_title="seconds since the last successful load (red: failures in the last 24 h)")
+    return apply_layout(fig, xaxis_title="seconds since the last successful load (red: failures in the last 24 h)")
 
 
 # (column, header, relative width)
@@ -136,4 +136,4 @@ def freshness_table(rows: Rows) -> go.Figure | None:
             },
         )
     )
-    return layout(fig, height=max(HEIGHT, 90 + 28 * len(rows)), margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return apply_layout(fig, height=max(HEIGHT, 90 + 28 * len(rows)), margin={"l": 10, "r": 10, "t": 10, "b": 10})
