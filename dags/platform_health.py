@@ -10,17 +10,17 @@ Daily upkeep of what people watch the platform with:
   serves under *Browse > dbt docs*.
 """
 
-from datetime import UTC, datetime
-
 from airflow.sdk import dag
 from elt_dags.dbt import dbt_docs_task, dbt_task_group
 from elt_dags.defaults import default_args
+
+from python_scripts.sources.base import START_DATE
 
 
 @dag(
     dag_id="platform_health",
     schedule="@daily",
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+
+import psycopg
 
 from python_scripts.derived import derived_environment
 from python_scripts.settings import PROJECT_ROOT, environment, get_settings
@@ -54,6 +58,32 @@ def _failure_detail(log: str, lines: int = 40) -> str:
     markers = ("error", "exception", "failed", "traceback")
     errors = [line for line in log.splitlines() if any(marker in line.lower() for marker in markers)]
     return "\n".join(errors[-lines:]) + "\n--- tail ---\n" + log[-3000:]
+
+
+def first_error(output: str) -> str | None:
+    """The first line of a command's output that names an exception (``SomethingError: why``), shortened."""
+    for line in output.splitlines():
+        match = _EXCEPTION_LINE.search(line)
+        if match:
+            return match.group(0)[:300]
+    return None
+
+
+_EXCEPTION_LINE = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Timeout|Throttled): \S.*")
+
+
+def task_states(env: dict[str, str], dag_id: str, logical_date: datetime) -> dict[str, str]:
+    """The state of every task instance of the DAG's run at ``logical_date`` (mapped ones as ``task[index]``),
+    read from the metadata database; empty when the run created none."""
+    settings = get_settings(env)
+    query = """
+        SELECT ti.task_id, ti.map_index, coalesce(ti.state, 'none') FROM task_instance AS ti
+        JOIN dag_run AS dr ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id
+        WHERE dr.dag_id = %s AND dr.logical_date = %s ORDER BY ti.task_id, ti.map_index
+    """
+    with psycopg.connect(settings.postgres.url(settings.airflow_db), connect_timeout=10) as conn:
+        rows = conn.execute(query, (dag_id, logical_date)).fetchall()
+    return {(task if index < 0 else f"{task}[{index}]"): state for task, index, state in rows}
 
 
 def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> str:

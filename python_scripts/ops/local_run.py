@@ -7,17 +7,84 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from python_scripts.ops.airflow_cli import airflow_environment, prepare_airflow, run_dag
+from python_scripts.ops.airflow_cli import (
+    AirflowCommandError,
+    airflow_environment,
+    first_error,
+    prepare_airflow,
+    run_dag,
+    task_states,
+)
 from python_scripts.ops.sandboxing import set_sandbox_clock, sources_or_sandbox
 from python_scripts.settings import get_settings, load_or_exit
 from python_scripts.sources import SOURCES
+from python_scripts.sources.base import START_DATE
 
 # Every ingest DAG, then the upkeep DAG that reads what they loaded.
 DEFAULT_DAGS = (*(source.dag.dag_id for source in SOURCES.values()), "platform_health")
 # Sources with windowed entities take their whole history in `make run` (its one run is their first load).
 FULL_HISTORY_DAGS = {source.dag.dag_id for source in SOURCES.values() if any(e.windowed for e in source.entities)}
+
+
+@dataclass(frozen=True)
+class DagOutcome:
+    dag_id: str
+    seconds: float
+    states: dict[str, str]
+    error: str | None = None
+
+    @property
+    def failed_tasks(self) -> list[str]:
+        return [task for task, state in self.states.items() if state == "failed"]
+
+    @property
+    def succeeded(self) -> bool:
+        finished = {"success", "skipped"}
+        return bool(self.states) and set(self.states.values()) <= finished and self.error is None
+
+    def line(self) -> str:
+        """One status line: the DAG, how it ended, and for a failure the tasks and the first error."""
+        if self.succeeded:
+            return f"  {self.dag_id:<18} success  {len(self.states)} tasks, {self.seconds:.0f} s"
+        if not self.states:
+            why = "no task instances were created (a logical date before the DAG's start?)"
+        else:
+            why = f"failed tasks: {', '.join(self.failed_tasks) or 'none (the run did not finish)'}"
+        return f"  {self.dag_id:<18} FAILED   {why}" + (f"\n  {'':<18}          {self.error}" if self.error else "")
+
+
+def logical_date(text: str, now: datetime | None = None) -> datetime:
+    """``--date`` (``YYYY-MM-DD`` or an ISO instant, UTC) as the DAG runs' logical date; a ValueError in one line
+    when it is not a date, before the DAGs' first interval or in the future."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"DATE={text!r} is not a date: use YYYY-MM-DD (or an ISO instant, UTC)") from None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value < START_DATE:
+        raise ValueError(f"DATE={text!r} is before the DAGs' first data interval ({START_DATE:%Y-%m-%d})")
+    if value > (now or datetime.now(UTC)):
+        raise ValueError(f"DATE={text!r} is in the future: a run loads the interval that ends at its date")
+    return value
+
+
+def run_one(dag_id: str, date: datetime, env: dict[str, str], conf: dict | None) -> DagOutcome:
+    """One DAG run through ``airflow dags test``, then what its task instances say, failed or not."""
+    started = time.monotonic()
+    print(f"running {dag_id} for {date:%Y-%m-%dT%H:%M:%SZ} …", flush=True)
+    error = None
+    try:
+        run_dag(dag_id, date.isoformat(), env, conf=conf)
+    except AirflowCommandError as exc:
+        error = first_error(exc.output) or str(exc).splitlines()[0]
+    outcome = DagOutcome(dag_id, time.monotonic() - started, task_states(env, dag_id, date), error)
+    print(outcome.line(), flush=True)
+    return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,23 +93,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dag", action="append", help="DAG id to run (repeatable; default: all)")
     parser.add_argument("--incremental", action="store_true", help="extract carts for the interval only")
     args = parser.parse_args(argv)
+    try:
+        date = logical_date(args.date)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     load_or_exit(check_lake=True)
     env = airflow_environment()
     print("preparing Airflow metadata database …", flush=True)
     prepare_airflow(env)
     with sources_or_sandbox(env) as run_env:
-        set_sandbox_clock(run_env, f"{args.date}T00:00:00Z" if len(args.date) == 10 else args.date)
-        for dag_id in args.dag or DEFAULT_DAGS:
-            started = time.monotonic()
-            print(f"running {dag_id} for {args.date} …", flush=True)
-            conf = {"full_history": not args.incremental} if dag_id in FULL_HISTORY_DAGS else None
-            run_dag(dag_id, args.date, run_env, conf=conf)
-            print(f"{dag_id} succeeded in {time.monotonic() - started:.0f} s")
+        set_sandbox_clock(run_env, date.isoformat())
+        outcomes = [
+            run_one(
+                dag_id, date, run_env, {"full_history": not args.incremental} if dag_id in FULL_HISTORY_DAGS else None
+            )
+            for dag_id in args.dag or DEFAULT_DAGS
+        ]
     from python_scripts.ops.summary import print_summary
 
     print_summary(get_settings())
-    return 0
+    print("\nDAG runs\n" + "\n".join(outcome.line() for outcome in outcomes))
+    return 0 if all(outcome.succeeded for outcome in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -70,13 +70,17 @@ class Entity:
     key: tuple[str, ...] = ()
 
 
+# The first data interval of every DAG: logical dates before it create no runs.
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Dag:
     """The ingest DAG of a source: its id, its cron schedule (data intervals, UTC) and what else it needs."""
 
     dag_id: str
     cron: str
-    start_date: datetime = datetime(2025, 1, 1, tzinfo=UTC)
+    start_date: datetime = START_DATE
     extract_pool: str | None = None  # an Airflow pool (airflow/pools.json) that caps concurrent extractions
 
 

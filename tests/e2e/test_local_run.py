@@ -1,0 +1,78 @@
+"""`make run` (python_scripts.ops.local_run) tells the truth: a date it cannot run is refused before anything is
+created, every DAG runs although one fails, and it ends with a status line per DAG and a non-zero exit when a run
+failed or created no task instances."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from python_scripts.ops.local_run import logical_date, run_one
+from python_scripts.settings import PROJECT_ROOT, get_settings
+
+pytestmark = pytest.mark.e2e
+
+
+def local_run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "python_scripts.ops.local_run", *args]
+    return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize(
+    ("date", "reason"),
+    [
+        ("30/01/2025", "is not a date"),
+        ("2024-06-19", "is before the DAGs' first data interval (2025-01-01)"),
+        (f"{datetime.now(UTC) + timedelta(days=2):%Y-%m-%d}", "is in the future"),
+    ],
+)
+def test_a_date_it_cannot_run_is_refused_in_one_line_before_anything_is_created(e2e_env, tmp_path, date, reason):
+    airflow_db = "airflow_refused_date_check"
+    env = {**e2e_env, "AIRFLOW_DB": airflow_db, "AIRFLOW_HOME": str(tmp_path)}
+    result = local_run(env, "--date", date)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: DATE={date!r} {reason}" + result.stderr.split(reason, 1)[1].strip()
+    ]
+    admin = get_settings(env).postgres.url("postgres")
+    with psycopg.connect(admin) as conn:
+        assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (airflow_db,)).fetchone() is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_that_creates_no_task_instance_is_a_failure(dag_env):
+    before_start = datetime(2024, 6, 19, tzinfo=UTC)
+    outcome = run_one("platform_health", before_start, dag_env, None)
+    assert outcome.states == {}
+    assert not outcome.succeeded
+    assert "no task instances" in outcome.line()
+
+
+def test_one_misconfigured_source_fails_alone_and_the_exit_says_so(e2e_env, wh):
+    """The Fake Store API unreachable, the orders feed from the sandbox: both DAGs run, the summary names the
+    failed extraction with its first error, the audit trail has it, and the exit is non-zero."""
+    wh.reset()
+    env = {**e2e_env, "FAKESTORE_BASE_URL": "http://127.0.0.1:9", "HTTP_MAX_RETRIES": "0", "TASK_RETRY_DELAY": "0"}
+    result = local_run(env, "--date", "2025-01-20", "--dag", "fakestore_ingest", "--dag", "orders_batch")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    statuses = result.stdout.split("\nDAG runs\n", 1)[1].splitlines()
+    assert statuses[0].split()[:2] == ["fakestore_ingest", "FAILED"]
+    assert "extract[0]" in statuses[0]
+    assert "Error: " in statuses[1]
+    assert statuses[2].split()[:2] == ["orders_batch", "success"]
+    failed = wh.execute(
+        "SELECT count(*) FROM audit.ingestion_runs"
+        " WHERE source = 'fakestore' AND stage = 'extract' AND status = 'failed'"
+    ).fetchone()[0]
+    assert failed >= 3  # one per entity at least, every try recorded
+    assert wh.execute("SELECT count(*) FROM bronze.orders_orders").fetchone()[0] > 0
+
+
+def test_the_logical_date_is_utc_whatever_form_it_takes():
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+    assert logical_date("2025-01-30", now) == datetime(2025, 1, 30, tzinfo=UTC)
+    assert logical_date("2025-01-30T05:00:00+02:00", now) == datetime(2025, 1, 30, 3, tzinfo=UTC)
