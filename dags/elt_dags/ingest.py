@@ -101,19 +101,25 @@ def ingest_dag(source: Source):
     def ingest():
         @task(map_index_template="{{ part_label }}", pool=source.dag.extract_pool or "default_pool")
         def extract(part: dict[str, str]) -> dict:
+            from airflow.sdk.exceptions import AirflowFailException
+
             from python_scripts.ingest.extract import extract_to_lake
+            from python_scripts.ingest.http import CredentialsError
 
             context = get_current_context()
             context["part_label"] = _part_label(part)
-            return extract_to_lake(
-                source.name,
-                part["entity"],
-                context["data_interval_start"],
-                context["data_interval_end"],
-                partition=part.get("partition"),
-                full_history=context["params"].get("full_history") or None,
-                api_key=source_api_key(source),
-            )
+            try:
+                return extract_to_lake(
+                    source.name,
+                    part["entity"],
+                    context["data_interval_start"],
+                    context["data_interval_end"],
+                    partition=part.get("partition"),
+                    full_history=context["params"].get("full_history") or None,
+                    api_key=source_api_key(source),
+                )
+            except CredentialsError as exc:  # a missing or refused key: a retry would fail the same way
+                raise AirflowFailException(str(exc)) from exc
 
         @task(map_index_template="{{ part_label }}")
         def load(manifest: dict) -> dict:

@@ -72,9 +72,9 @@ class _Batch:
     batch_id: str
     raw_key: str
     rejected_key: str
-    requests: list[Request]
+    call: Call
 
-    def envelope(self) -> bytes:
+    def envelope(self, requests: list[Request]) -> bytes:
         return _envelope_line(
             source=self.source,
             entity=self.entity.name,
@@ -83,7 +83,7 @@ class _Batch:
             interval_start=self.start.isoformat(),
             interval_end=self.end.isoformat(),
             extracted_at=datetime.now(UTC).isoformat(),
-            request_urls=[request.describe() for request in self.requests],
+            request_urls=[request.describe() for request in requests],
         )
 
 
@@ -94,17 +94,15 @@ def plan_batch(
     end: datetime,
     partition: str | None,
     full_history: bool | None,
-    api_key: str | None,
     settings: Settings,
 ) -> _Batch:
-    """The batch id, lake keys and requests of one extraction."""
+    """The batch id, lake keys and call of one extraction (its requests are made from the call)."""
     source, config = get_source(source_name), settings.source(source_name)
     spec = source.entity(entity)
     if full_history is None:
         full_history = config.full_history
     batch_id = batch_id_for(start, end) + (f"_{partition_slug(partition)}" if partition else "")
     compression = settings.lake_compression
-    call = Call(start, end, config, partition=partition, full_history=full_history and spec.windowed)
     return _Batch(
         source=source_name,
         entity=spec,
@@ -114,16 +112,16 @@ def plan_batch(
         batch_id=batch_id,
         raw_key=object_key(RAW, source_name, entity, start, batch_id, compression),
         rejected_key=object_key(REJECTED, source_name, entity, start, batch_id, compression),
-        requests=source.requests(entity, call, api_key),
+        call=Call(start, end, config, partition=partition, full_history=full_history and spec.windowed),
     )
 
 
-def _land(batch: _Batch, lake: Lake, settings: Settings, counts: _Counts) -> None:
+def _land(batch: _Batch, requests: list[Request], lake: Lake, settings: Settings, counts: _Counts) -> None:
     """Stream every record of the batch's requests into the raw object, and the invalid ones (with their reason)
     into the rejected object beside it; ``counts`` follows along, so a failure knows how far it got."""
     validator = RecordValidator.for_entity(batch.source, batch.entity.name)
     duplicates = DuplicateKeys(batch.entity.key)
-    envelope = batch.envelope()
+    envelope = batch.envelope(requests)
     with (
         build_session(settings) as session,
         open_lines_writer(lake, batch.raw_key) as raw,
@@ -131,7 +129,7 @@ def _land(batch: _Batch, lake: Lake, settings: Settings, counts: _Counts) -> Non
     ):
         raw.write(envelope)
         quarantine.write(envelope)
-        for request in batch.requests:
+        for request in requests:
             for item in _fetch(session, request, batch.entity, settings):
                 counts.extracted += 1
                 if isinstance(item, Quarantined):
@@ -168,13 +166,14 @@ def extract_to_lake(
     """
     settings = settings or get_settings()
     start, end = utc(interval_start), utc(interval_end)
-    batch = plan_batch(source_name, entity, start, end, partition, full_history, api_key, settings)
+    batch = plan_batch(source_name, entity, start, end, partition, full_history, settings)
     lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
     counts = _Counts()
     with connect(settings, settings.loader_role, "elt-extract") as conn:
         run_id = audit.start_run(conn, audit.RunKey(source_name, entity, batch.batch_id, start, end), "extract")
-        try:
-            _land(batch, lake, settings, counts)
+        try:  # a missing key fails here, before any request, and is audited like any other failure
+            requests = get_source(source_name).requests(entity, batch.call, api_key)
+            _land(batch, requests, lake, settings, counts)
         except BaseException as exc:
             audit.record_failure(conn, run_id, exc, extracted=counts.extracted)
             raise

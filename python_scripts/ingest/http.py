@@ -36,6 +36,10 @@ class ExtractError(RuntimeError):
         super().__init__(message + ")")
 
 
+class CredentialsError(ExtractError):
+    """The API key is missing or the API refused it: asking again cannot help, so the task fails at once."""
+
+
 def _excerpt(body: str | bytes | None, limit: int = 300) -> str:
     if body is None:
         return ""
@@ -140,7 +144,7 @@ def open_response(
     with response:
         status = response.status_code
         if status != 200 and status not in pass_statuses:
-            error = SourceThrottled if status == 429 else ExtractError
+            error = {429: SourceThrottled, 401: CredentialsError}.get(status, ExtractError)
             raise error(url, "unexpected HTTP status", status, request.redact(_text(response.content[:2000])))
         content_type = response.headers.get("Content-Type", "")
         if "json" not in content_type.lower():

@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partition", help="the city, ticker … of a partitioned entity")
     parser.add_argument("--full-history", action="store_true", help="ignore the interval window (first load)")
     args = parser.parse_args(argv)
-    settings = load_or_exit(check_lake=True)
     end = args.end or args.start + timedelta(days=1)
+    if end <= args.start:
+        parser.error(f"--end {end.isoformat()} is not after --start {args.start.isoformat()}")
+    settings = load_or_exit(check_lake=True)
     full_history = args.full_history or None
     result = ingest(
         args.source,

@@ -25,7 +25,7 @@ import orjson
 import requests
 from pydantic import SecretStr
 
-from python_scripts.ingest.http import ExtractError, Quarantined, Request, SourceThrottled
+from python_scripts.ingest.http import CredentialsError, ExtractError, Quarantined, Request, SourceThrottled
 from python_scripts.settings import listing, setting
 from python_scripts.sources.base import Call, Dag, Entity, Source, SourceSettings
 
@@ -73,7 +73,7 @@ def alphavantage_daily(response: requests.Response, request: Request) -> Iterato
     if "Error Message" in body:
         message = str(body["Error Message"])
         if "apikey" in message.lower():
-            raise ExtractError(url, "the API key was refused", 200, message)
+            raise CredentialsError(url, "the API key was refused", 200, message)
         yield Quarantined(body, f"Alpha Vantage error for {url}: {message}")
         return
     series, meta = body.get(ALPHAVANTAGE_SERIES), body.get("Meta Data")

@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 
-from python_scripts.ingest.http import ExtractError, Request, json_records
+from python_scripts.ingest.http import CredentialsError, Request, json_records
 from python_scripts.settings import Settings, SettingsGroup
 
 Reader = Callable[[requests.Response, Request], Iterator[Any]]
@@ -140,7 +140,7 @@ class Source:
             configured = call.config.api_key
             key = api_key or (configured.get_secret_value() if configured else None)
             if not key:
-                raise ExtractError(
+                raise CredentialsError(
                     f"{call.config.base_url}{spec.path}",
                     f"no API key: set {self.api_key_variable} or the Airflow connection {self.name!r}",
                 )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from python_scripts.ops.airflow_cli import AirflowCommandError, run_dag
 from python_scripts.ops.local_run import logical_date, run_one
 from python_scripts.settings import PROJECT_ROOT, get_settings
 
@@ -76,3 +77,28 @@ def test_the_logical_date_is_utc_whatever_form_it_takes():
     now = datetime(2025, 3, 1, tzinfo=UTC)
     assert logical_date("2025-01-30", now) == datetime(2025, 1, 30, tzinfo=UTC)
     assert logical_date("2025-01-30T05:00:00+02:00", now) == datetime(2025, 1, 30, 3, tzinfo=UTC)
+
+
+def test_a_missing_key_fails_the_extraction_at_once_and_is_audited(dag_env, wh):
+    """A retry cannot bring a key: the extract tasks fail on their first try (Airflow's retries are skipped), and
+    each failure reaches the audit trail although no request was made."""
+    wh.reset()
+    env = {**dag_env, "OPENWEATHER_API_KEY": "", "WEATHER_CITIES": "London,GB;Tokyo,JP"}
+    date = datetime(2025, 1, 22, 7, tzinfo=UTC)
+    with pytest.raises(AirflowCommandError):
+        run_dag("weather_ingest", date.isoformat(), env)
+    settings = get_settings(env)
+    with psycopg.connect(settings.postgres.url(settings.airflow_db)) as conn:
+        tries = conn.execute(
+            "SELECT ti.map_index, ti.state, ti.try_number FROM task_instance AS ti JOIN dag_run AS dr"
+            " ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id"
+            " WHERE dr.dag_id = 'weather_ingest' AND dr.logical_date = %s AND ti.task_id = 'extract'"
+            " ORDER BY ti.map_index",
+            (date,),
+        ).fetchall()
+    assert tries == [(0, "failed", 1), (1, "failed", 1)]
+    errors = wh.execute(
+        "SELECT error FROM audit.ingestion_runs WHERE source = 'openweather' AND status = 'failed' ORDER BY run_id"
+    ).fetchall()
+    assert [error.split(":", 1)[0] for (error,) in errors] == ["CredentialsError", "CredentialsError"]
+    assert all("no API key: set OPENWEATHER_API_KEY" in error for (error,) in errors)

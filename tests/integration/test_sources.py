@@ -10,7 +10,7 @@ import pytest
 from werkzeug import Response
 
 from python_scripts.ingest.extract import extract_to_lake
-from python_scripts.ingest.http import ExtractError, SourceThrottled
+from python_scripts.ingest.http import CredentialsError, ExtractError, SourceThrottled
 from python_scripts.ingest.lake import LocalLake, open_lines_reader
 from python_scripts.ingest.load import load_from_lake
 from python_scripts.settings import get_settings
@@ -105,11 +105,15 @@ def test_requests_carry_the_key_but_never_show_it(settings):
     assert request.redact(f"GET /x?appid={KEY}&q=London") == "GET /x?appid=***&q=London"
 
 
-def test_a_missing_key_is_a_clear_error(settings, monkeypatch):
+def test_a_missing_key_is_a_clear_error_and_an_audited_failure(settings, warehouse, monkeypatch):
     monkeypatch.delenv("OPENWEATHER_API_KEY", raising=False)
-    call = Call(START, END, get_settings().source("openweather"), partition="London,GB")
-    with pytest.raises(ExtractError, match="OPENWEATHER_API_KEY"):
-        SOURCES["openweather"].requests("observations", call)
+    with pytest.raises(CredentialsError, match="no API key: set OPENWEATHER_API_KEY"):
+        extract_to_lake("openweather", "observations", START, END, partition="London,GB")
+    status, error = warehouse.execute(
+        "SELECT status, error FROM audit.ingestion_runs WHERE source = 'openweather' AND stage = 'extract'"
+    ).fetchone()
+    assert status == "failed"
+    assert error.startswith("CredentialsError: no API key")
 
 
 def test_weather_city_lands_in_its_own_batch(settings, warehouse, api):
@@ -145,7 +149,7 @@ def test_unknown_city_is_quarantined_not_fatal(settings, warehouse, api):
 def test_bad_key_fails_the_extraction_and_the_error_hides_the_key(settings, warehouse, api):
     body = {"cod": 401, "message": f"Invalid API key {KEY}. Please see https://openweathermap.org/faq#error401"}
     api.expect_request("/data/2.5/weather").respond_with_json(body, status=401)
-    with pytest.raises(ExtractError) as failure:
+    with pytest.raises(CredentialsError) as failure:  # a refused key: no retry can help
         extract_to_lake("openweather", "observations", START, END, partition="London,GB")
     assert "status=401" in str(failure.value)
     assert KEY not in str(failure.value)

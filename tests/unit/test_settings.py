@@ -154,3 +154,11 @@ def test_a_lake_that_cannot_be_written_stops_the_check(tmp_path: Path):
     env["LAKE_URL"] = str(tmp_path / "lake")
     result = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_ingest_cli_refuses_an_interval_that_ends_before_it_starts():
+    command = [sys.executable, "-m", "python_scripts.ingest.pipeline", "fakestore", "carts"]
+    command += ["--start", "2025-01-15", "--end", "2025-01-14"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "--end 2025-01-14T00:00:00 is not after --start 2025-01-15T00:00:00" in result.stderr
