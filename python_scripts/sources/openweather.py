@@ -6,7 +6,8 @@ Hourly current weather from OpenWeatherMap for the cities in `WEATHER_CITIES` (`
 * **extract** (one mapped task per city): `GET /data/2.5/weather?q=<city>&units=metric` with the key from
   the Airflow connection `openweather` (its password) or `OPENWEATHER_API_KEY`, masked in the logs. An
   unknown city (HTTP 404) or bad query (400) is quarantined with the API's message and reported; the
-  other cities carry on. 401 and 429 fail the task, which Airflow retries.
+  other cities carry on. A missing or refused key (401) fails the task at once, without retries; 429 fails it
+  for Airflow to retry.
 * **load** (one mapped task per city): the city's batch into `bronze.openweather_observations`.
 * **publish_bronze**: the Asset event of `bronze.openweather_observations`.
 * **transform**: `stg_openweather__observations` → `int_openweather__observations` (each observation once)
