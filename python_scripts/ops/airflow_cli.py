@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -86,10 +87,41 @@ def task_states(env: dict[str, str], dag_id: str, logical_date: datetime) -> dic
     return {(task if index < 0 else f"{task}[{index}]"): state for task, index, state in rows}
 
 
-def run_dag(dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None) -> str:
-    """``airflow dags test`` one DAG run; return its log, or raise with the log's tail unless it succeeded."""
+def run_dag(
+    dag_id: str,
+    logical_date: str,
+    env: dict[str, str],
+    conf: dict | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
+    """``airflow dags test`` one DAG run; return its log, or raise with the log's tail unless it succeeded.
+    ``on_line`` sees each line of the log as it is written (progress)."""
     args = ["dags", "test", dag_id, logical_date]
     if conf:
         args += ["--conf", json.dumps(conf)]
-    result = airflow(*args, env=env, quiet=True)
-    return result.stdout + result.stderr
+    command = [str(VENV_BIN / "airflow"), *args]
+    lines: list[str] = []
+    with subprocess.Popen(
+        command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout or ():
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+    output = "".join(lines)
+    if process.returncode != 0:
+        message = f"airflow {' '.join(args)} failed with exit code {process.returncode}\n{_failure_detail(output)}"
+        raise AirflowCommandError(message, output)
+    return output
+
+
+def correct_run_dates(env: dict[str, str], dag_id: str, logical_date: datetime, started_at: datetime) -> None:
+    """``airflow dags test`` dates its run's start at the logical date, so the UI would show a run of months:
+    set the start (and queue) time to when the run really started."""
+    settings = get_settings(env)
+    with psycopg.connect(settings.postgres.url(settings.airflow_db), connect_timeout=10) as conn:
+        conn.execute(
+            "UPDATE dag_run SET start_date = %s, queued_at = coalesce(least(queued_at, %s), %s)"
+            " WHERE dag_id = %s AND logical_date = %s AND start_date < %s",
+            (started_at, started_at, started_at, dag_id, logical_date, started_at),
+        )

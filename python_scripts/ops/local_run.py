@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from python_scripts.ops.airflow_cli import (
     AirflowCommandError,
     airflow_environment,
+    correct_run_dates,
     first_error,
     prepare_airflow,
     run_dag,
@@ -73,15 +75,38 @@ def logical_date(text: str, now: datetime | None = None) -> datetime:
     return value
 
 
+class TaskProgress:
+    """Reads ``airflow dags test``'s log as it comes and prints a line each time a task ends a try."""
+
+    STARTED = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+    ENDED = re.compile(r"Task instance state updated\b.*\bnew_state=(\w+)")
+
+    def __init__(self):
+        self.task: str | None = None
+        self.started = 0.0
+
+    def __call__(self, line: str) -> None:
+        started = self.STARTED.search(line)
+        if started:
+            task, index = started.groups()
+            self.task, self.started = (task if index == "-1" else f"{task}[{index}]"), time.monotonic()
+            return
+        ended = self.ENDED.search(line)
+        if ended and self.task:
+            print(f"    {self.task:<58} {ended.group(1):<13} {time.monotonic() - self.started:5.1f} s", flush=True)
+            self.task = None
+
+
 def run_one(dag_id: str, date: datetime, env: dict[str, str], conf: dict | None) -> DagOutcome:
-    """One DAG run through ``airflow dags test``, then what its task instances say, failed or not."""
-    started = time.monotonic()
+    """One DAG run through ``airflow dags test``, task by task, then what its task instances say."""
+    started, started_at = time.monotonic(), datetime.now(UTC)
     print(f"running {dag_id} for {date:%Y-%m-%dT%H:%M:%SZ} …", flush=True)
     error = None
     try:
-        run_dag(dag_id, date.isoformat(), env, conf=conf)
+        run_dag(dag_id, date.isoformat(), env, conf=conf, on_line=TaskProgress())
     except AirflowCommandError as exc:
         error = first_error(exc.output) or str(exc).splitlines()[0]
+    correct_run_dates(env, dag_id, date, started_at)
     outcome = DagOutcome(dag_id, time.monotonic() - started, task_states(env, dag_id, date), error)
     print(outcome.line(), flush=True)
     return outcome

@@ -58,8 +58,14 @@ def test_one_misconfigured_source_fails_alone_and_the_exit_says_so(e2e_env, wh):
     failed extraction with its first error, the audit trail has it, and the exit is non-zero."""
     wh.reset()
     env = {**e2e_env, "FAKESTORE_BASE_URL": "http://127.0.0.1:9", "HTTP_MAX_RETRIES": "0", "TASK_RETRY_DELAY": "0"}
+    started = datetime.now(UTC)
     result = local_run(env, "--date", "2025-01-20", "--dag", "fakestore_ingest", "--dag", "orders_batch")
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    # Progress while the DAGs run: a line per try of a task, as it ends.
+    progress = [line.split() for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert progress[0][:2] == ["extract[0]", "up_for_retry"]
+    assert ["extract[0]", "failed"] in [line[:2] for line in progress]
+    assert ["publish_bronze", "success"] in [line[:2] for line in progress]
     statuses = result.stdout.split("\nDAG runs\n", 1)[1].splitlines()
     assert statuses[0].split()[:2] == ["fakestore_ingest", "FAILED"]
     assert "extract[0]" in statuses[0]
@@ -71,6 +77,16 @@ def test_one_misconfigured_source_fails_alone_and_the_exit_says_so(e2e_env, wh):
     ).fetchone()[0]
     assert failed >= 3  # one per entity at least, every try recorded
     assert wh.execute("SELECT count(*) FROM bronze.orders_orders").fetchone()[0] > 0
+    # The runs look like real runs in the UI: started when they started, not at their logical date.
+    settings = get_settings(env)
+    with psycopg.connect(settings.postgres.url(settings.airflow_db)) as conn:
+        runs = conn.execute(
+            "SELECT dag_id, start_date, end_date FROM dag_run WHERE logical_date = %s ORDER BY dag_id",
+            (datetime(2025, 1, 20, tzinfo=UTC),),
+        ).fetchall()
+    assert [dag_id for dag_id, *_ in runs] == ["fakestore_ingest", "orders_batch"]
+    for dag_id, start, end in runs:
+        assert started - timedelta(seconds=5) <= start <= end <= datetime.now(UTC), dag_id
 
 
 def test_the_logical_date_is_utc_whatever_form_it_takes():
