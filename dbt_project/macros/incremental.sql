@@ -27,3 +27,14 @@
         {%- endfor -%}
     ]::{{ sql_type }}[]
 {%- endmacro %}
+
+{#-
+    The rows of relation that an incremental run recomputes: those whose key_column is one of keys (an array
+    literal from keys_to_rebuild, or cart_dates_to_rebuild); every row when the model is built in full.
+-#}
+{% macro rows_to_rebuild(relation, key_column, keys) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ key_column }} = any({{ keys }})
+    {%- endif %}
+{%- endmacro %}

@@ -10,30 +10,6 @@ runs as (
 
     select * from {{ ref('stg_audit__ingestion_runs') }}
 
-),
-
-final as (
-
-    select
-        run_id,
-        source,
-        entity,
-        batch_id,
-        stage,
-        status,
-        interval_start,
-        interval_end,
-        extracted_count,
-        valid_count,
-        rejected_count,
-        loaded_count,
-        lake_uri,
-        started_at,
-        finished_at,
-        duration_s,
-        error
-    from runs
-
 )
 
-select * from final
+select * from runs

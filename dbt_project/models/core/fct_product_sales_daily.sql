@@ -16,10 +16,7 @@ with
 
 cart_items as (
 
-    select * from {{ ref('fct_cart_items') }}
-    {% if is_incremental() -%}
-        where cart_date = any({{ dates }})
-    {%- endif %}
+    {{ rows_to_rebuild(ref('fct_cart_items'), 'cart_date', dates) }}
 
 ),
 

@@ -29,10 +29,7 @@ with
 
 users as (
 
-    select * from {{ ref('dim_users') }}
-    {% if is_incremental() -%}
-        where user_id = any({{ customers }})
-    {%- endif %}
+    {{ rows_to_rebuild(ref('dim_users'), 'user_id', customers) }}
 
 ),
 
@@ -45,10 +42,7 @@ current_users as (
 
 carts as (
 
-    select * from {{ ref('fct_carts') }}
-    {% if is_incremental() -%}
-        where user_id = any({{ customers }})
-    {%- endif %}
+    {{ rows_to_rebuild(ref('fct_carts'), 'user_id', customers) }}
 
 ),
 

@@ -15,19 +15,13 @@ with
 
 cart_items as (
 
-    select * from {{ ref('fct_cart_items') }}
-    {% if is_incremental() -%}
-        where cart_date = any({{ dates }})
-    {%- endif %}
+    {{ rows_to_rebuild(ref('fct_cart_items'), 'cart_date', dates) }}
 
 ),
 
 carts as (
 
-    select * from {{ ref('fct_carts') }}
-    {% if is_incremental() -%}
-        where cart_date = any({{ dates }})
-    {%- endif %}
+    {{ rows_to_rebuild(ref('fct_carts'), 'cart_date', dates) }}
 
 ),
 

@@ -11,25 +11,6 @@ latest as (
         ['extracted_at', 'batch_id', 'record_no'],
     ) }}
 
-),
-
-final as (
-
-    select
-        ticker,
-        trade_date,
-        open_price,
-        high_price,
-        low_price,
-        close_price,
-        volume,
-        last_refreshed_date,
-        exchange_time_zone,
-        batch_id,
-        extracted_at,
-        loaded_at
-    from latest
-
 )
 
-select * from final
+select * from latest

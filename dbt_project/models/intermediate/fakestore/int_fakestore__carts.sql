@@ -30,17 +30,7 @@ new_versions as (
 
 final as (
 
-    select
-        new_versions.cart_id,
-        new_versions.user_id,
-        new_versions.cart_at,
-        new_versions.cart_date,
-        new_versions.products,
-        new_versions.batch_id,
-        new_versions.record_no,
-        new_versions.interval_start,
-        new_versions.extracted_at,
-        new_versions.loaded_at
+    select new_versions.*
     from new_versions
     {% if is_incremental() %}
         left join {{ this }} as stored_version

@@ -16,32 +16,7 @@ final as (
 
     select
         {{ generate_surrogate_key(['city_id', utc_iso8601('observed_at')]) }} as observation_sk,
-        city_id,
-        city_name,
-        country_code,
-        latitude,
-        longitude,
-        observed_at,
-        observed_date_local,
-        timezone_offset_s,
-        temperature_c,
-        feels_like_c,
-        temp_min_c,
-        temp_max_c,
-        pressure_hpa,
-        humidity_pct,
-        wind_speed_ms,
-        wind_deg,
-        wind_gust_ms,
-        cloudiness_pct,
-        visibility_m,
-        rain_1h_mm,
-        snow_1h_mm,
-        condition_id,
-        condition_main,
-        condition_description,
-        batch_id,
-        loaded_at
+        latest.*
     from latest
 
 )

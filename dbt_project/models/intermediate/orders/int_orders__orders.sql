@@ -8,25 +8,6 @@ latest as (
 
     {{ latest_versions(ref('stg_orders__orders'), 'order_id', order_recency_columns()) }}
 
-),
-
-final as (
-
-    select
-        order_id,
-        customer_id,
-        status,
-        amount,
-        currency,
-        created_at,
-        updated_at,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
-    from latest
-
 )
 
-select * from final
+select * from latest

@@ -21,11 +21,7 @@ renamed as (
         (payload ->> '5. volume')::bigint as volume,
         left(payload ->> 'last_refreshed', 10)::date as last_refreshed_date,
         trim(payload ->> 'time_zone') as exchange_time_zone,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from source
 
 )

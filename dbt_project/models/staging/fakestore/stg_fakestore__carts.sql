@@ -16,11 +16,7 @@ renamed as (
         (payload ->> 'userId')::integer as user_id,
         {{ parse_utc_timestamp("payload ->> 'date'") }} as cart_at,
         payload -> 'products' as products,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from source
 
 ),
@@ -33,11 +29,7 @@ final as (
         cart_at,
         (cart_at at time zone 'UTC')::date as cart_date,
         products,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from renamed
 
 )

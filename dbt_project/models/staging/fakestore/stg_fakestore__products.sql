@@ -19,11 +19,7 @@ renamed as (
         trim(payload ->> 'image') as image_url,
         (payload -> 'rating' ->> 'rate')::numeric(4, 2) as rating_rate,
         (payload -> 'rating' ->> 'count')::integer as rating_count,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from source
 
 )

@@ -24,11 +24,7 @@ renamed as (
         trim(payload -> 'address' ->> 'zipcode') as zipcode,
         nullif(trim(payload -> 'address' -> 'geolocation' ->> 'lat'), '')::numeric(9, 6) as latitude,
         nullif(trim(payload -> 'address' -> 'geolocation' ->> 'long'), '')::numeric(9, 6) as longitude,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from source
 
 )

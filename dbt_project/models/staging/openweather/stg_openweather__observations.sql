@@ -19,6 +19,10 @@ renamed as (
         (payload -> 'coord' ->> 'lat')::numeric(9, 6) as latitude,
         (payload -> 'coord' ->> 'lon')::numeric(9, 6) as longitude,
         to_timestamp((payload ->> 'dt')::bigint) as observed_at,
+        -- the city's calendar date: the observation time shifted by the offset the API reported with it
+        (
+            to_timestamp((payload ->> 'dt')::bigint + (payload ->> 'timezone')::integer) at time zone 'UTC'
+        )::date as observed_date_local,
         (payload ->> 'timezone')::integer as timezone_offset_s,
         (payload -> 'main' ->> 'temp')::numeric(5, 2) as temperature_c,
         (payload -> 'main' ->> 'feels_like')::numeric(5, 2) as feels_like_c,
@@ -36,51 +40,9 @@ renamed as (
         (payload -> 'weather' -> 0 ->> 'id')::integer as condition_id,
         trim(payload -> 'weather' -> 0 ->> 'main') as condition_main,
         trim(payload -> 'weather' -> 0 ->> 'description') as condition_description,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from source
-
-),
-
-final as (
-
-    select
-        city_id,
-        city_name,
-        country_code,
-        latitude,
-        longitude,
-        observed_at,
-        -- the city's calendar date, from the offset the API reported with this observation
-        ((observed_at at time zone 'UTC') + timezone_offset_s * interval '1 second')::date
-            as observed_date_local,
-        timezone_offset_s,
-        temperature_c,
-        feels_like_c,
-        temp_min_c,
-        temp_max_c,
-        pressure_hpa,
-        humidity_pct,
-        wind_speed_ms,
-        wind_deg,
-        wind_gust_ms,
-        cloudiness_pct,
-        visibility_m,
-        rain_1h_mm,
-        snow_1h_mm,
-        condition_id,
-        condition_main,
-        condition_description,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
-    from renamed
 
 )
 
-select * from final
+select * from renamed

@@ -18,11 +18,7 @@ renamed as (
         upper(trim(payload ->> 'currency')) as currency,
         {{ parse_utc_timestamp("payload ->> 'created_at'") }} as created_at,
         {{ parse_utc_timestamp("payload ->> 'updated_at'") }} as updated_at,
-        batch_id,
-        record_no,
-        interval_start,
-        extracted_at,
-        loaded_at
+        {{ bronze_lineage_columns() }}
     from source
 
 )
