@@ -27,6 +27,13 @@ class TestWarehouse:
 
     @property
     def conn(self) -> psycopg.Connection:
+        """The admin connection, opened anew when it was closed or lost: the crash-safety tests restart the
+        server while session fixtures hold their connections."""
+        if self._conn is not None and not self._conn.closed:
+            try:
+                self._conn.execute("SELECT 1")
+            except psycopg.OperationalError:
+                self._conn.close()
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.settings.postgres.url(self.database), autocommit=True)
         return self._conn
