@@ -156,3 +156,11 @@ def test_a_wrong_setting_fails_the_parse_with_its_one_line(tmp_path):
         assert "HTTP_MAX_RETRIES='abc': input should be a valid integer" in error
         assert "WEATHER_CITIES=''" in error
     assert {path.rsplit("/", 1)[-1] for path in parsed["errors"]} == {path.name for path in DAG_FILES}
+
+
+def test_a_task_process_builds_only_its_own_ingest_dag(tmp_path):
+    """Airflow sets the parsing context (through this variable) in the process that runs a task; the file of the
+    generated ingest DAGs then builds only that DAG, not every source's Cosmos group."""
+    parsed = parse_dag_folder(tmp_path, _AIRFLOW_PARSING_CONTEXT_DAG_ID="weather_ingest")
+    assert parsed["errors"] == {}
+    assert set(parsed["dags"]) == {"weather_ingest", "platform_health"}
