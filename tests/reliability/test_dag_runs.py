@@ -4,8 +4,8 @@
   order from the latest batch in intermediate, and a mart equal to figures computed here from the sandbox.
 * A backfill run by the scheduler with several DAG runs active at once, and the same interval rerun three
   times, end with bronze, intermediate, core and marts identical (checksums) to a single sequential run.
-* A bad row that reaches bronze makes a dbt test fail, and a source whose last load is too old fails its
-  freshness check: either way the DAG run fails, the marts keep their previous content, and a local
+* A bad row that reaches bronze makes a dbt test fail, and a feed that stops sending orders fails its volume
+  expectation (the source itself was checked, so it is fresh): either way the DAG run fails, the marts keep their previous content, and a local
   Slack-compatible webhook receives one alert per failed task, with no secret in it.
 """
 
@@ -274,17 +274,19 @@ def test_a_bad_row_fails_the_dbt_tests_and_the_run(alerting, wh, sequential, api
         wh.execute("DELETE FROM bronze.orders_orders WHERE batch_id = 'manual_fix'")
 
 
-def test_a_stale_source_fails_its_freshness_check_and_the_run(alerting, wh, sequential, api):
-    """The last successful load was three days ago, and the next interval's feed answers with no orders."""
+def test_a_feed_that_stops_sending_orders_fails_its_volume_expectation_and_the_run(alerting, wh, sequential, api):
+    """The last orders arrived three days ago, and the next interval's feed answers with none. The source was
+    checked, so it is fresh; the volume expectation ``orders_keep_arriving`` is what fails."""
     wh.execute("UPDATE bronze.orders_orders SET loaded_at = loaded_at - interval '3 days'")
     api.add_fault(kind="status", path="/orders", status=200, body=[], times=10)
     try:
         log = _run_expecting_failure(alerting.run, NEXT_DATE)
-        assert "freshness" in log.lower(), _failed_tasks(log)
+        assert "orders_keep_arriving" in log, _failed_tasks(log)
         after = checksums(wh)
         for relation in ("core.fct_orders", "marts.mart_order_status"):
             assert after[relation] == sequential.checksums[relation], f"{relation} must keep its last good state"
         alerts = assert_one_alert_per_failed_task(alerting, NEXT_DATE, log)
-        assert "Data freshness breach" in alerts["transform.orders_orders_source"]
+        assert set(alerts) == {"transform.stg_orders__orders_model_build"}, "freshness must pass: it was checked"
+        assert "orders_keep_arriving" in alerts["transform.stg_orders__orders_model_build"]
     finally:
         api.clear_faults()
