@@ -193,7 +193,7 @@ def warm_up(env: dict[str, str]) -> dict[str, float]:
     settings = get_settings(env)
     start, end = (datetime.fromisoformat(value) for value in INTERVAL)
     for entity in get_source(SOURCE).entity_names:
-        ingest(SOURCE, entity, start, end, full_history=True, settings=settings)
+        ingest(SOURCE, entity, start, end, full_refresh=True, settings=settings)
     return {"dbt_build_cold_seconds": dbt(env, "build", "--select", *group_selection())}
 
 
@@ -233,7 +233,7 @@ def marts_fingerprint(env: dict[str, str]) -> dict[str, list]:
 
 def run_dags_test(env: dict[str, str]) -> dict[str, Any]:
     """The whole DAG under ``airflow dags test``: one process, one task at a time, dbt imported once."""
-    run_dag(RUN_DAG, LOGICAL_DATE, env, conf={"full_history": True})
+    run_dag(RUN_DAG, LOGICAL_DATE, env, conf={"full_refresh": True})
     return group_span(env)
 
 
@@ -253,7 +253,7 @@ def run_services(env: dict[str, str], execution_mode: str) -> dict[str, Any]:
     env = {**env, "COSMOS_EXECUTION_MODE": execution_mode, "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
     with services(env) as client:
         run = client.run_dag(
-            RUN_DAG, LOGICAL_DATE.replace("+00:00", "Z"), conf={"full_history": True}, timeout=RUN_TIMEOUT
+            RUN_DAG, LOGICAL_DATE.replace("+00:00", "Z"), conf={"full_refresh": True}, timeout=RUN_TIMEOUT
         )
     if run["state"] != "success":
         raise RuntimeError(f"{RUN_DAG} with {execution_mode} ended {run['state']}")

@@ -96,7 +96,7 @@ def write_copy_rows(settings: Settings, manifest: Manifest, path: Path) -> int:
 def extract(settings: Settings, args: dict) -> dict:
     """The project's extraction of every cart: HTTP stream → ijson → validation → lake."""
     start, end = (datetime.fromisoformat(args[name]) for name in ("interval_start", "interval_end"))
-    manifest, timing = _timed(lambda: extract_to_lake(SOURCE, ENTITY, start, end, full_history=True, settings=settings))
+    manifest, timing = _timed(lambda: extract_to_lake(SOURCE, ENTITY, start, end, full_refresh=True, settings=settings))
     return {**timing, "records": manifest["extracted"], "rejected": manifest["rejected"], "manifest": manifest}
 
 

@@ -75,11 +75,11 @@ def _part_label(part: dict[str, str]) -> str:
 
 
 def dag_params(source: Source) -> dict[str, Param]:
-    """``full_history`` for a source with windowed entities: the whole history instead of the data interval."""
+    """``full_refresh`` for a source with windowed entities: their whole history instead of from the cursor."""
     if not any(entity.windowed for entity in source.entities):
         return {}
-    description = "Extract the whole history, not only the data interval (first load)."
-    return {"full_history": Param(False, type="boolean", description=description)}
+    description = "Ask for the whole history of the windowed entities, not from their cursor (a re-extraction)."
+    return {"full_refresh": Param(False, type="boolean", description=description)}
 
 
 def ingest_dag(source: Source):
@@ -115,7 +115,7 @@ def ingest_dag(source: Source):
                     context["data_interval_start"],
                     context["data_interval_end"],
                     partition=part.get("partition"),
-                    full_history=context["params"].get("full_history") or None,
+                    full_refresh=bool(context["params"].get("full_refresh")),
                     api_key=source_api_key(source),
                 )
             except CredentialsError as exc:  # a missing or refused key: a retry would fail the same way

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from python_scripts.ingest import audit
+from python_scripts.ingest import audit, state
 from python_scripts.ingest.http import Quarantined, Request, SourceThrottled, build_session, open_response
 from python_scripts.ingest.lake import RAW, REJECTED, Lake, batch_id_for, lake_from_url, object_key, open_lines_writer
 from python_scripts.ingest.manifest import Manifest, utc
@@ -82,9 +82,27 @@ class _Batch:
             batch_id=self.batch_id,
             interval_start=self.start.isoformat(),
             interval_end=self.end.isoformat(),
+            window=self.call.window.to_dict() if self.call.window else None,
             extracted_at=datetime.now(UTC).isoformat(),
             request_urls=[request.describe() for request in requests],
         )
+
+    def windowed(self, conn, full_refresh: bool) -> _Batch:
+        """The batch with its window, for a windowed entity: planned from the extraction state (ingest.state)."""
+        if not self.entity.windowed:
+            return self
+        recorded, cursor = state.read_state(conn, self.source, self.entity.name, self.batch_id)
+        config = self.call.config
+        window = state.plan_window(
+            self.start,
+            self.end,
+            recorded=recorded,
+            cursor=cursor,
+            full_refresh=full_refresh or config.full_refresh,
+            lookback=timedelta(days=config.lookback_days),
+        )
+        log.info("window of %s/%s: %s (cursor %s)", self.source, self.entity.name, window.to_dict(), cursor)
+        return replace(self, call=replace(self.call, window=window))
 
 
 def plan_batch(
@@ -93,14 +111,12 @@ def plan_batch(
     start: datetime,
     end: datetime,
     partition: str | None,
-    full_history: bool | None,
     settings: Settings,
 ) -> _Batch:
-    """The batch id, lake keys and call of one extraction (its requests are made from the call)."""
+    """The batch id, lake keys and call of one extraction (its requests are made from the call; a windowed
+    entity's call gets its window from ``_Batch.windowed``)."""
     source, config = get_source(source_name), settings.source(source_name)
     spec = source.entity(entity)
-    if full_history is None:
-        full_history = config.full_history
     batch_id = batch_id_for(start, end) + (f"_{partition_slug(partition)}" if partition else "")
     compression = settings.lake_compression
     return _Batch(
@@ -112,7 +128,7 @@ def plan_batch(
         batch_id=batch_id,
         raw_key=object_key(RAW, source_name, entity, start, batch_id, compression),
         rejected_key=object_key(REJECTED, source_name, entity, start, batch_id, compression),
-        call=Call(start, end, config, partition=partition, full_history=full_history and spec.windowed),
+        call=Call(start, end, config, partition=partition),
     )
 
 
@@ -153,7 +169,7 @@ def extract_to_lake(
     interval_end: datetime,
     *,
     partition: str | None = None,
-    full_history: bool | None = None,
+    full_refresh: bool = False,
     api_key: str | None = None,
     settings: Settings | None = None,
 ) -> dict:
@@ -162,16 +178,18 @@ def extract_to_lake(
 
     The raw object holds every record as received (one JSON document per line after an envelope line);
     the rejected object beside it holds each invalid record with its path and reason. Both are written
-    on every run, so a rerun of the interval replaces both. ``api_key`` overrides the key from the settings.
+    on every run, so a rerun of the interval replaces both. ``api_key`` overrides the key from the settings;
+    ``full_refresh`` asks a windowed entity for its whole history (see ingest.state).
     """
     settings = settings or get_settings()
     start, end = utc(interval_start), utc(interval_end)
-    batch = plan_batch(source_name, entity, start, end, partition, full_history, settings)
+    batch = plan_batch(source_name, entity, start, end, partition, settings)
     lake = lake_from_url(settings.lake_url, settings.s3_endpoint_url)
     counts = _Counts()
     with connect(settings, settings.loader_role, "elt-extract") as conn:
         run_id = audit.start_run(conn, audit.RunKey(source_name, entity, batch.batch_id, start, end), "extract")
         try:  # a missing key fails here, before any request, and is audited like any other failure
+            batch = batch.windowed(conn, full_refresh)
             requests = get_source(source_name).requests(entity, batch.call, api_key)
             _land(batch, requests, lake, settings, counts)
         except BaseException as exc:
@@ -190,6 +208,7 @@ def extract_to_lake(
             valid=counts.extracted - counts.rejected,
             rejected=counts.rejected,
             partition=partition,
+            window=batch.call.window.to_dict() if batch.call.window else None,
         )
         audit.finish_run(conn, run_id, "success", **manifest.counts())
     return manifest.to_dict()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import orjson
 from psycopg import sql
 
-from python_scripts.ingest import audit
+from python_scripts.ingest import audit, state
 from python_scripts.ingest.bronze import (
     QueuedCopyWriter,
     bronze_copy_chunks,
@@ -33,7 +33,8 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
     """Replace the manifest's batch in bronze (and its rejects in audit) in one transaction.
 
     Streams the lake objects into COPY; reconciles extracted = loaded + rejected before committing,
-    otherwise raises ReconciliationError and leaves bronze as it was.
+    otherwise raises ReconciliationError and leaves bronze as it was. A windowed entity's window is recorded
+    in the same transaction, so its cursor advances only with a complete load.
     """
     settings = settings or get_settings()
     manifest = Manifest(**manifest_dict)
@@ -55,6 +56,9 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
                 rejected_nos = _copy_rejects(conn, lake, manifest)
                 raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
                 _reconcile(manifest, raw_count, loaded, len(rejected_nos))
+                if manifest.window is not None:  # the cursor moves with the batch, or not at all
+                    window = state.Window.from_dict(manifest.window)
+                    state.record_window(conn, manifest.source, manifest.entity, manifest.batch_id, window)
         except BaseException as exc:
             audit.record_failure(conn, run_id, exc, **manifest.counts())
             raise

@@ -24,6 +24,7 @@ class Manifest:
     valid: int
     rejected: int
     partition: str | None = None
+    window: dict | None = None  # a windowed entity's: what it asked for (ingest.state.Window.to_dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -33,20 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", required=True, type=datetime.fromisoformat, help="interval start (UTC)")
     parser.add_argument("--end", type=datetime.fromisoformat, help="interval end (default: start + 1 day)")
     parser.add_argument("--partition", help="the city, ticker … of a partitioned entity")
-    parser.add_argument("--full-history", action="store_true", help="ignore the interval window (first load)")
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="ask a windowed entity for its whole history, not from its cursor"
+    )
     args = parser.parse_args(argv)
     end = args.end or args.start + timedelta(days=1)
     if end <= args.start:
         parser.error(f"--end {end.isoformat()} is not after --start {args.start.isoformat()}")
     settings = load_or_exit(check_lake=True)
-    full_history = args.full_history or None
     result = ingest(
         args.source,
         args.entity,
         args.start,
         end,
         partition=args.partition,
-        full_history=full_history,
+        full_refresh=args.full_refresh,
         settings=settings,
     )
     json.dump(result, sys.stdout, indent=2)

@@ -1,7 +1,10 @@
 """Run the platform once on this machine: sandbox where no source URL is set, the DAGs through
 ``airflow dags test``, then a summary of what landed and what the marts hold.
 
-``python -m python_scripts.ops.local_run [--date 2025-01-30] [--dag fakestore_ingest] [--incremental]``
+``python -m python_scripts.ops.local_run [--date 2025-01-30] [--dag fakestore_ingest]``
+
+Each DAG runs with the settings and no params, as the scheduler runs it: what it extracts follows the
+extraction state (the whole history of a windowed entity on its first load, see ``ingest.state``).
 """
 
 from __future__ import annotations
@@ -29,8 +32,6 @@ from python_scripts.sources.base import START_DATE
 
 # Every ingest DAG, then the upkeep DAG that reads what they loaded.
 DEFAULT_DAGS = (*(source.dag.dag_id for source in SOURCES.values()), "platform_health")
-# Sources with windowed entities take their whole history in `make run` (its one run is their first load).
-FULL_HISTORY_DAGS = {source.dag.dag_id for source in SOURCES.values() if any(e.windowed for e in source.entities)}
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,13 @@ class TaskProgress:
             self.task = None
 
 
-def run_one(dag_id: str, date: datetime, env: dict[str, str], conf: dict | None) -> DagOutcome:
+def run_one(dag_id: str, date: datetime, env: dict[str, str]) -> DagOutcome:
     """One DAG run through ``airflow dags test``, task by task, then what its task instances say."""
     started, started_at = time.monotonic(), datetime.now(UTC)
     print(f"running {dag_id} for {date:%Y-%m-%dT%H:%M:%SZ} …", flush=True)
     error = None
     try:
-        run_dag(dag_id, date.isoformat(), env, conf=conf, on_line=TaskProgress())
+        run_dag(dag_id, date.isoformat(), env, on_line=TaskProgress())
     except AirflowCommandError as exc:
         error = first_error(exc.output) or str(exc).splitlines()[0]
     correct_run_dates(env, dag_id, date, started_at)
@@ -116,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", default="2025-01-30", help="logical date of the run (default: %(default)s)")
     parser.add_argument("--dag", action="append", help="DAG id to run (repeatable; default: all)")
-    parser.add_argument("--incremental", action="store_true", help="extract carts for the interval only")
     args = parser.parse_args(argv)
     try:
         date = logical_date(args.date)
@@ -130,12 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare_airflow(env)
     with sources_or_sandbox(env) as run_env:
         set_sandbox_clock(run_env, date.isoformat())
-        outcomes = [
-            run_one(
-                dag_id, date, run_env, {"full_history": not args.incremental} if dag_id in FULL_HISTORY_DAGS else None
-            )
-            for dag_id in args.dag or DEFAULT_DAGS
-        ]
+        outcomes = [run_one(dag_id, date, run_env) for dag_id in args.dag or DEFAULT_DAGS]
     from python_scripts.ops.summary import print_summary
 
     print_summary(get_settings())

@@ -74,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     option("products", "0", "number of products, 0 for max(20, carts // 500)", type=int)
     option("start-date", "2025-01-01", "first day of the cart dates", type=date.fromisoformat)
     option("days", "30", "number of days the cart dates span", type=int)
+    flag("carts-until-clock", False, "serve no cart dated on or after the sandbox clock's day (not created yet)")
     option("openweather-seed", None, "OpenWeatherMap seed; unset: --seed", type=int)
     option("openweather-api-key", "", "the only appid accepted; empty: any non-empty key")
     option("openweather-calls-per-minute", "0", "calls per minute and key before 429, 0 for no limit", type=int)
@@ -107,6 +108,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             products=args.products,
             start_date=args.start_date,
             days=args.days,
+            carts_until_clock=args.carts_until_clock,
         ),
         openweather=OpenWeatherConfig(
             seed=args.openweather_seed,

@@ -196,7 +196,7 @@ def create_app(config: SandboxConfig | FakeStoreConfig | None = None, request_lo
     overrides, faults, requests = Overrides(), FaultRegistry(), RequestLog(request_log_size)
     clock = SandboxClock(config.now)
     built = [
-        fakestore.build_source(config.fakestore, overrides),
+        fakestore.build_source(config.fakestore, overrides, clock),
         openweather.build_source(config.openweather, clock, overrides),
         alphavantage.build_source(config.alphavantage, clock),
         orders.build_source(config.orders),

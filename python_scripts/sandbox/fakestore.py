@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from python_scripts.sandbox.clock import SandboxClock
 from python_scripts.sandbox.overrides import Overrides
 from python_scripts.sandbox.web import (
     BadRequest,
@@ -127,7 +128,9 @@ _CLOCK_SECONDS = tuple(f":{second:02d}.000Z" for second in range(60))
 @dataclass(frozen=True)
 class FakeStoreConfig:
     """What to generate. ``users``/``products`` of 0 derive from ``carts``: max(10, carts // 20) and
-    max(20, carts // 500). Carts are dated in [start_date, start_date + days)."""
+    max(20, carts // 500). Carts are dated in [start_date, start_date + days). ``carts_until_clock``: carts
+    dated on or after the sandbox clock's day are not served yet, as on a live API where they do not exist
+    before their day (a daily run at the clock's midnight then sees every cart of the day before)."""
 
     seed: int = 42
     carts: int = 200
@@ -135,6 +138,7 @@ class FakeStoreConfig:
     products: int = 0
     start_date: date = date(2025, 1, 1)
     days: int = 30
+    carts_until_clock: bool = False
 
     def __post_init__(self) -> None:
         if not self.users:
@@ -406,7 +410,7 @@ def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
-def router(store: FakeStore) -> APIRouter:
+def router(store: FakeStore, today: Callable[[], date] | None = None) -> APIRouter:
     """The Fake Store routes, served from ``store``."""
     api = APIRouter(tags=[SOURCE])
 
@@ -439,11 +443,11 @@ def router(store: FakeStore) -> APIRouter:
 
     @api.get("/carts")
     def list_carts(request: Request) -> Response:
-        return _carts(store, request, None)
+        return _carts(store, request, None, today)
 
     @api.get("/carts/user/{user_id}")
     def list_user_carts(user_id: str, request: Request) -> Response:
-        return _carts(store, request, parse_int(user_id, "userId"))
+        return _carts(store, request, parse_int(user_id, "userId"), today)
 
     @api.get("/carts/{cart_id}")
     def get_cart(cart_id: str) -> Response:
@@ -465,13 +469,17 @@ def router(store: FakeStore) -> APIRouter:
     return api
 
 
-def _carts(store: FakeStore, request: Request, user_id: int | None) -> Response:
+def _carts(store: FakeStore, request: Request, user_id: int | None, today: Callable[[], date] | None) -> Response:
+    """The carts a list route answers; with ``today``, none dated on or after that day (not created yet)."""
     query = ListQuery.parse(request.query_params)
     start = parse_date(request.query_params, "startdate")
     end = parse_date(request.query_params, "enddate")
+    if today is not None:
+        end = min(end, today()) if end else today()
     records = store.carts(start, end, user_id=user_id, descending=query.descending)
     return stream_json_array(query.take(records))
 
 
-def build_source(config: FakeStoreConfig, overrides: Overrides) -> Source:
-    return Source(SOURCE, ENTITIES, router(FakeStore(config, overrides)), config.as_dict())
+def build_source(config: FakeStoreConfig, overrides: Overrides, clock: SandboxClock) -> Source:
+    today = (lambda: clock.now().date()) if config.carts_until_clock else None
+    return Source(SOURCE, ENTITIES, router(FakeStore(config, overrides), today), config.as_dict())

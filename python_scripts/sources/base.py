@@ -28,6 +28,7 @@ from typing import Any
 import requests
 
 from python_scripts.ingest.http import CredentialsError, Request, json_records
+from python_scripts.ingest.state import Window
 from python_scripts.settings import Settings, SettingsGroup
 
 Reader = Callable[[requests.Response, Request], Iterator[Any]]
@@ -38,9 +39,10 @@ class SourceSettings(SettingsGroup):
     and whatever else its requests and partitions read."""
 
     base_url: str
-    # Windowed entities: extract the whole history instead of the data interval. A source with windowed
-    # entities declares it as a setting of its own.
-    full_history: bool = False
+    # A source with windowed entities declares these as settings of its own (see ingest.state): ask for the
+    # whole history on every run instead of from the cursor, and how far before the cursor to ask again.
+    full_refresh: bool = False
+    lookback_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Call:
     interval_end: datetime
     config: SourceSettings
     partition: str | None = None
-    full_history: bool = False
+    window: Window | None = None  # a windowed entity's: the records to ask for (ingest.state.plan_window)
 
 
 def _no_params(call: Call) -> dict[str, str]:
@@ -66,7 +68,7 @@ class Entity:
     reader: Reader = json_records
     partitions: Callable[[Any], tuple[str, ...]] | None = None  # the source's settings -> partitions
     pass_statuses: frozenset[int] = frozenset()
-    windowed: bool = False  # asked only for the data interval, unless a full history is requested
+    windowed: bool = False  # asked for the records dated in a window from its cursor (ingest.state)
     key: tuple[str, ...] = ()
 
 

@@ -4,8 +4,9 @@
 Daily snapshot of the Fake Store API (products, users, carts) into the warehouse.
 
 * **extract** (one mapped task per entity): streams `/products`, `/users` (full snapshots) and `/carts`
-  (the run's data interval as `startdate`/`enddate`, or the whole history with the `full_history` param)
-  through JSON Schema validation into the lake: `raw/fakestore/<entity>/YYYY/MM/DD/<batch>.json.gz`, with
+  (windowed: the whole history on the first load or with the `full_refresh` param, then the carts dated from
+  the cursor to the end of the run's data interval, as `startdate`/`enddate`) through JSON Schema validation
+  into the lake: `raw/fakestore/<entity>/YYYY/MM/DD/<batch>.json.gz`, with
   invalid records beside it under `rejected/`.
 * **load** (one mapped task per entity): replaces the interval's batch in `bronze.fakestore_<entity>` with
   COPY in one transaction, quarantines rejects in `audit.rejected_records`, reconciles
@@ -29,15 +30,22 @@ class FakestoreSettings(SourceSettings):
     base_url: str = setting(
         "https://fakestoreapi.com", "FAKESTORE_BASE_URL", "The Fake Store API (unset: `make run` serves the sandbox)."
     )
-    full_history: bool = setting(
-        False, "FAKESTORE_CARTS_FULL_HISTORY", "Extract every cart instead of the run's data interval."
+    full_refresh: bool = setting(
+        False,
+        "FAKESTORE_FULL_REFRESH",
+        "Ask for every cart on every run instead of those dated from the cursor (one run: the DAG's `full_refresh` "
+        "param).",
+    )
+    lookback_days: int = setting(
+        0, "FAKESTORE_LOOKBACK_DAYS", "Days before the cursor that each run asks for again (carts dated late).", ge=0
     )
 
 
 def _carts_window(call: Call) -> dict[str, str]:
-    if call.full_history:
+    """Carts dated in the window, by day (the API's `startdate` is inclusive, `enddate` exclusive)."""
+    if call.window is None or call.window.whole_history:
         return {}
-    return {"startdate": f"{call.interval_start:%Y-%m-%d}", "enddate": f"{call.interval_end:%Y-%m-%d}"}
+    return {"startdate": f"{call.window.start:%Y-%m-%d}", "enddate": f"{call.window.end:%Y-%m-%d}"}
 
 
 SOURCE = Source(

@@ -61,6 +61,30 @@ CREATE TABLE IF NOT EXISTS audit.ingestion_runs (
 ALTER TABLE audit.ingestion_runs ADD COLUMN IF NOT EXISTS backend_pid integer;
 CREATE INDEX IF NOT EXISTS ingestion_runs_batch_idx ON audit.ingestion_runs (source, entity, batch_id);
 
+-- Extraction state of the windowed entities (those asked only for records dated in a window): the window
+-- each loaded batch asked for, written in the transaction that loads the batch. window_start is null for
+-- the whole history (a first load or a full refresh).
+CREATE TABLE IF NOT EXISTS audit.extraction_windows (
+    source       text        NOT NULL,
+    entity       text        NOT NULL,
+    batch_id     text        NOT NULL,
+    window_start timestamptz,
+    window_end   timestamptz NOT NULL,
+    loaded_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (source, entity, batch_id),
+    CHECK (window_start < window_end)
+);
+-- The cursor (high-water mark) of each windowed entity: every record dated before it was asked for and loaded.
+CREATE OR REPLACE VIEW audit.extraction_state AS
+SELECT
+    source,
+    entity,
+    max(window_end) AS cursor_value,
+    count(*)        AS batches,
+    max(loaded_at)  AS last_loaded_at
+FROM audit.extraction_windows
+GROUP BY source, entity;
+
 -- Records that failed validation, with the reason; replaced per batch like bronze.
 CREATE TABLE IF NOT EXISTS audit.rejected_records (
     source      text        NOT NULL,

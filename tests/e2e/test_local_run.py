@@ -47,7 +47,7 @@ def test_a_date_it_cannot_run_is_refused_in_one_line_before_anything_is_created(
 
 def test_a_run_that_creates_no_task_instance_is_a_failure(dag_env):
     before_start = datetime(2024, 6, 19, tzinfo=UTC)
-    outcome = run_one("platform_health", before_start, dag_env, None)
+    outcome = run_one("platform_health", before_start, dag_env)
     assert outcome.states == {}
     assert not outcome.succeeded
     assert "no task instances" in outcome.line()

@@ -1,5 +1,6 @@
 """Crash safety of the bronze load: a loader killed with SIGKILL in the middle of its COPY, and the PostgreSQL
-server restarted under a load, leave the batch exactly as it was before; the retried load completes with
+server restarted under a load, leave the batch (and the extraction window recorded with it, the cursor) exactly
+as it was before; the retried load completes with
 exact counts and the audit trail shows the lost attempt as failed. Two loads racing on one batch serialize on
 a lock, and the primary key refuses a second copy of a record.
 """
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,6 +26,7 @@ from python_scripts.ingest.audit import ABANDONED
 from python_scripts.ingest.bronze import create_bronze_tables
 from python_scripts.ingest.lake import RAW, REJECTED, LocalLake, batch_id_for, object_key, open_lines_writer
 from python_scripts.ingest.load import load_from_lake
+from python_scripts.ingest.state import Window
 from python_scripts.settings import PROJECT_ROOT, get_settings
 from tests.reliability.conftest import Report
 
@@ -37,8 +39,9 @@ TABLE = sql.SQL("bronze.orders_orders")
 BIG = 400_000  # rows: a COPY of several seconds on a 2-core machine
 
 
-def _land(lake_dir: Path, rows: int, version: str) -> dict:
-    """Land a batch of synthetic orders the way extraction does; return its manifest."""
+def _land(lake_dir: Path, rows: int, version: str, window: Window | None = None) -> dict:
+    """Land a batch of synthetic orders the way extraction does; return its manifest (with the extraction window
+    a windowed entity's manifest carries: the load records whatever window its manifest has)."""
     lake = LocalLake(lake_dir)
     raw_key = object_key(RAW, "orders", "orders", START, BATCH)
     rejected_key = object_key(REJECTED, "orders", "orders", START, BATCH)
@@ -75,6 +78,7 @@ def _land(lake_dir: Path, rows: int, version: str) -> dict:
         "extracted": rows,
         "valid": rows,
         "rejected": 0,
+        "window": window.to_dict() if window else None,
     }
 
 
@@ -84,6 +88,7 @@ def crash_env(test_env, tmp_path):
     admin = psycopg.connect(get_settings().warehouse_url, autocommit=True)
     admin.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(TABLE), (BATCH,))
     admin.execute("DELETE FROM audit.ingestion_runs WHERE batch_id = %s", (BATCH,))
+    admin.execute("DELETE FROM audit.extraction_windows WHERE batch_id = %s", (BATCH,))
     admin.close()
     return {**os.environ, **test_env, "PYTHONPATH": str(PROJECT_ROOT)}
 
@@ -99,6 +104,14 @@ def _batch(conn) -> tuple[int, set[str]]:
         (BATCH,),
     ).fetchall()
     return sum(count for _, count in rows), {version for version, _ in rows}
+
+
+def _window(conn) -> Window | None:
+    """The extraction window recorded with the batch."""
+    row = conn.execute(
+        "SELECT window_start, window_end FROM audit.extraction_windows WHERE batch_id = %s", (BATCH,)
+    ).fetchone()
+    return Window(*row) if row else None
 
 
 def _loads(conn) -> list[tuple[str, str | None]]:
@@ -171,10 +184,12 @@ def crash_report():
 
 def test_sigkill_in_the_middle_of_copy_leaves_the_previous_batch(crash_env, tmp_path, crash_report):
     conn = _admin()
-    load_from_lake(_land(tmp_path / "lake", 1_000, "v1"))
+    first, second = Window(None, END), Window(START, END + timedelta(days=1))
+    load_from_lake(_land(tmp_path / "lake", 1_000, "v1", first))
     assert _batch(conn) == (1_000, {"v1"})
+    assert _window(conn) == first
 
-    manifest = _land(tmp_path / "lake", BIG, "v2")
+    manifest = _land(tmp_path / "lake", BIG, "v2", second)
     loader = _start_loader(manifest, crash_env, tmp_path)
     copied = _wait_for_copy(conn, loader)
     os.kill(loader.pid, signal.SIGKILL)
@@ -183,10 +198,12 @@ def test_sigkill_in_the_middle_of_copy_leaves_the_previous_batch(crash_env, tmp_
 
     assert loader.returncode == -signal.SIGKILL
     assert _batch(conn) == (1_000, {"v1"}), "a killed load must leave the batch as it was"
+    assert _window(conn) == first, "a killed load must not move the cursor"
     assert [status for status, _ in _loads(conn)] == ["success", "running"]
 
     evidence = f"killed after {copied:,} rows reached the server"
     _retry_exactly(conn, manifest, crash_report, "loader SIGKILLed mid-COPY", evidence)
+    assert _window(conn) == second
     conn.close()
 
 

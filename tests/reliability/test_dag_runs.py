@@ -5,8 +5,9 @@
 * A backfill run by the scheduler with several DAG runs active at once, and the same interval rerun three
   times, end with bronze, intermediate, core and marts identical (checksums) to a single sequential run.
 * A bad row that reaches bronze makes a dbt test fail, and a feed that stops sending orders fails its volume
-  expectation (the source itself was checked, so it is fresh): either way the DAG run fails, the marts keep their previous content, and a local
-  Slack-compatible webhook receives one alert per failed task, with no secret in it.
+  expectation (the source itself was checked, so it is fresh): either way the DAG run fails, the marts keep
+  their previous content, and a local Slack-compatible webhook receives one alert per failed task, with no
+  secret in it.
 """
 
 from __future__ import annotations

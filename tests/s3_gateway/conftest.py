@@ -189,7 +189,7 @@ def test_env(test_env, monkeypatch, radosgw: Gateway, fakestore_url: str, lake_b
         "AWS_SECRET_ACCESS_KEY": radosgw.secret_key,
         "AWS_DEFAULT_REGION": "us-east-1",
         "FAKESTORE_BASE_URL": fakestore_url,
-        "FAKESTORE_CARTS_FULL_HISTORY": "false",
+        "FAKESTORE_FULL_REFRESH": "false",
         # Loopback never goes through a proxy of the machine.
         "NO_PROXY": ",".join(filter(None, ("127.0.0.1,localhost", os.environ.get("NO_PROXY")))),
     }

@@ -101,7 +101,15 @@ def test_health_shows_every_source_s_resolved_config(sandbox):
     body = sandbox.get("/__sandbox/health").json()
     assert body["sources"] == SOURCES
     assert body["config"] == {
-        "fakestore": {"seed": 42, "carts": 200, "users": 10, "products": 20, "start_date": "2025-01-01", "days": 30},
+        "fakestore": {
+            "seed": 42,
+            "carts": 200,
+            "users": 10,
+            "products": 20,
+            "start_date": "2025-01-01",
+            "days": 30,
+            "carts_until_clock": False,
+        },
         "openweather": {"seed": 42, "api_key": "", "calls_per_minute": 0},
         "alphavantage": {
             "seed": 42,
@@ -271,3 +279,20 @@ def test_the_cli_serves_the_new_settings(tmp_path, clean_env):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+def test_carts_until_clock_serves_no_cart_dated_on_or_after_the_clocks_day(serve):
+    old = FakeStoreConfig(carts=60, start_date=date(2020, 1, 1), days=30, carts_until_clock=True)
+    api = serve(SandboxConfig(fakestore=old, now=datetime(2020, 1, 11, tzinfo=UTC)))
+    every = serve(FakeStoreConfig(carts=60, start_date=date(2020, 1, 1), days=30)).get("/carts").json()
+
+    def served(**params) -> list[dict]:
+        return api.get("/carts", **params).json()
+
+    assert served() == [cart for cart in every if cart["date"] < "2020-01-11"]
+    assert 0 < len(served()) < len(every)
+    assert served(startdate="2020-01-05", enddate="2020-01-20") == [
+        cart for cart in every if "2020-01-05" <= cart["date"] < "2020-01-11"
+    ]
+    api.set_clock("2020-02-01T00:00:00Z")
+    assert served() == every

@@ -78,6 +78,7 @@ def test_health_reports_sources_and_resolved_config(get):
         "products": 20,
         "start_date": "2025-01-01",
         "days": 30,
+        "carts_until_clock": False,
     }
 
 

@@ -167,7 +167,7 @@ def built_warehouse(dag_env, api, tmp_path_factory) -> BuiltWarehouse:
     try:
         for source in SOURCES.values():
             for part in source.parts(settings):
-                ingest(source.name, part["entity"], start, end, partition=part.get("partition"), full_history=True,
+                ingest(source.name, part["entity"], start, end, partition=part.get("partition"), full_refresh=True,
                        settings=settings)  # fmt: skip
     finally:
         api.set_clock(None)

@@ -3,20 +3,21 @@ extraction makes (parameters from the interval and the settings, the key only as
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from python_scripts.ingest.http import ExtractError
+from python_scripts.ingest.state import Window
 from python_scripts.settings import get_settings
 from python_scripts.sources import SOURCES, Call, get_source, partition_slug
 
 START, END = datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 1, 16, tzinfo=UTC)
 
 
-def call(source: str, partition: str | None = None, full_history: bool = False, **environ: str) -> Call:
+def call(source: str, partition: str | None = None, window: Window | None = None, **environ: str) -> Call:
     config = get_settings(environ).source(source)
-    return Call(START, END, config, partition=partition, full_history=full_history)
+    return Call(START, END, config, partition=partition, window=window)
 
 
 def test_the_registry_finds_one_source_per_module_with_its_dag():
@@ -40,11 +41,11 @@ def test_a_partition_without_letters_or_digits_is_refused():
         partition_slug("¿?")
 
 
-def test_a_windowed_entity_asks_for_the_interval_unless_the_whole_history_is_wanted():
+def test_a_windowed_entity_asks_for_its_window_by_day_or_for_the_whole_history():
     carts = get_source("fakestore")
-    (request,) = carts.requests("carts", call("fakestore"))
-    assert request.params == {"startdate": "2025-01-15", "enddate": "2025-01-16"}
-    (request,) = carts.requests("carts", call("fakestore", full_history=True))
+    (request,) = carts.requests("carts", call("fakestore", window=Window(START - timedelta(days=2), END)))
+    assert request.params == {"startdate": "2025-01-13", "enddate": "2025-01-16"}
+    (request,) = carts.requests("carts", call("fakestore", window=Window(None, END)))
     assert request.params == {}
 
 
