@@ -13,8 +13,9 @@ from python_scripts.ingest.pipeline import ingest
 from python_scripts.settings import get_settings
 from python_scripts.transform.runner import DbtError
 
-WITH_CARTS = (datetime(2025, 1, 14, tzinfo=UTC), datetime(2025, 1, 15, tzinfo=UTC))
-NO_CARTS = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 3, 2, tzinfo=UTC))  # after the sandbox's carts
+# The first load (every cart: the extraction state is empty), then a day after the sandbox's last cart.
+FIRST_LOAD = (datetime(2025, 2, 27, tzinfo=UTC), datetime(2025, 2, 28, tzinfo=UTC))
+NO_CARTS = (datetime(2025, 2, 28, tzinfo=UTC), datetime(2025, 3, 1, tzinfo=UTC))
 FRESHNESS = ("source", "freshness", "--select", "source:fakestore.carts")
 
 
@@ -30,7 +31,7 @@ def test_an_empty_delta_is_fresh_and_an_old_or_missing_load_is_stale(dag_env, wh
     with pytest.raises(DbtError, match=r"freshness of fakestore\.carts"):
         dbt(*FRESHNESS)  # never loaded: no successful load to be fresh from
 
-    assert ingest("fakestore", "carts", *WITH_CARTS, settings=settings)["loaded"] > 0
+    assert ingest("fakestore", "carts", *FIRST_LOAD, settings=settings)["loaded"] > 0
     age(wh, "bronze.fakestore_carts", "loaded_at")
     age(wh, "audit.ingestion_runs", "started_at", "finished_at")
     with pytest.raises(DbtError, match=r"freshness of fakestore\.carts"):

@@ -1,8 +1,9 @@
 """fakestore_ingest end to end through Airflow: sandbox → lake → bronze → dbt staging/intermediate/core/marts.
 
-One sequence shared by the tests of this module (each DAG run costs about a minute and a half):
-1. run the DAG for day 1; 2. run the same day again; 3. change a user's city and a product's price in the
-sandbox; 4. run the DAG for day 2.
+One sequence shared by the tests of this module (each DAG run costs about a minute and a half), against a sandbox
+that serves no cart before its day, as a live API:
+1. run the DAG for day 1 (the carts' first load: every cart so far); 2. run the same day again; 3. change a
+user's city and a product's price in the sandbox; 4. run the DAG for day 2 (the carts from the cursor on).
 Expected figures are computed here in Python from what the sandbox serves, never read back from the marts.
 """
 
@@ -16,10 +17,11 @@ from psycopg import sql
 
 from python_scripts.warehouse.checksum import table_checksum
 from tests.support.marts import sales_overview_from_api, sales_overview_from_mart
+from tests.support.pipeline import live_fakestore
 
 pytestmark = pytest.mark.e2e
 
-DAY1, DAY1_WINDOW = "2025-01-11", {"startdate": "2025-01-10", "enddate": "2025-01-11"}
+DAY1, DAY1_WINDOW = "2025-01-11", {"enddate": "2025-01-11"}  # the first load: the whole history
 DAY2, DAY2_WINDOW = "2025-01-12", {"startdate": "2025-01-11", "enddate": "2025-01-12"}
 CORE_AND_MARTS = (
     "core.dim_users",
@@ -35,22 +37,26 @@ BRONZE = ("bronze.fakestore_products", "bronze.fakestore_users", "bronze.fakesto
 
 
 @pytest.fixture(scope="module")
-def pipeline(run, wh, api):
+def pipeline(dag_env, wh):
     """Run the sequence once; return what each test needs to look at."""
     wh.reset()
-    api.clear_overrides()
-    state: dict = {}
+    with live_fakestore(dag_env) as live:
+        yield _run_sequence(live.run, wh, live.api)
 
-    run("fakestore_ingest", DAY1)
+
+def _run_sequence(run, wh, api) -> dict:
+    state: dict = {}
+    run(DAY1)
     state["day1_expected"] = sales_overview_from_api(api, DAY1_WINDOW)
     state["day1_mart"] = sales_overview_from_mart(wh)
     state["day1_bronze"] = {t: table_checksum(wh, t) for t in BRONZE}
     state["day1_tables"] = {t: table_checksum(wh, t) for t in CORE_AND_MARTS}
 
-    run("fakestore_ingest", DAY1)
+    run(DAY1)
     state["rerun_bronze"] = {t: table_checksum(wh, t) for t in BRONZE}
     state["rerun_tables"] = {t: table_checksum(wh, t) for t in CORE_AND_MARTS}
 
+    api.set_clock(f"{DAY2}T00:00:00Z")  # day 2's carts exist from day 2's end on
     day2_carts = api.get("/carts", **DAY2_WINDOW)
     changed_user = day2_carts[0]["userId"]
     changed_product = day2_carts[0]["products"][0]["productId"]
@@ -59,7 +65,7 @@ def pipeline(run, wh, api):
     api.override("users", changed_user, {"address": {"city": "Oslo"}})
     api.override("products", changed_product, {"price": float(new_price)})
     try:
-        run("fakestore_ingest", DAY2)
+        run(DAY2)
         state["day2_expected"] = sales_overview_from_api(api, DAY2_WINDOW)
     finally:
         api.clear_overrides()

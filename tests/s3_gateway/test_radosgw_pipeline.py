@@ -25,9 +25,9 @@ LINES = 300_000
 
 
 def served(fakestore_url: str) -> dict[str, list[dict]]:
-    """What the sandbox serves for the interval, asked directly."""
-    window = {"startdate": f"{START:%Y-%m-%d}", "enddate": f"{END:%Y-%m-%d}"}
-    params = {"products": {}, "carts": window}
+    """What the sandbox serves for the interval's first load, asked directly: every product and, the carts'
+    extraction state being empty, every cart."""
+    params: dict[str, dict] = {"products": {}, "carts": {}}
     records = {}
     for entity in ENTITIES:
         response = requests.get(f"{fakestore_url}/{entity}", params=params[entity], timeout=30)

@@ -53,5 +53,5 @@ def warehouse(settings: Settings):
     with psycopg.connect(settings.warehouse_url, autocommit=True) as conn:
         for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'bronze'").fetchall():
             conn.execute(sql.SQL("DROP TABLE bronze.{} CASCADE").format(sql.Identifier(table)))
-        conn.execute("TRUNCATE audit.ingestion_runs, audit.rejected_records")
+        conn.execute("TRUNCATE audit.ingestion_runs, audit.rejected_records, audit.extraction_windows")
         yield conn

@@ -3,12 +3,13 @@ one lake, and a warehouse built once by the pipeline and dbt. A pytest plugin (s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 
 import pytest
 import requests
@@ -17,12 +18,15 @@ from python_scripts.derived import derived_environment
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.ops.airflow_cli import airflow_environment, prepare_airflow, run_dag
 from python_scripts.ops.sandboxing import SANDBOX_URL_VARIABLES, sandbox
+from python_scripts.sandbox import FakeStoreConfig, serve_in_thread
 from python_scripts.settings import get_settings
 from python_scripts.sources import SOURCES
 from python_scripts.transform.runner import run_dbt
 from tests.support.warehouse import TEST_AIRFLOW_DB, TEST_WAREHOUSE_DB, TestWarehouse
 
 SANDBOX_ARGS = ("--seed", "7", "--carts", "240", "--start-date", "2025-01-01", "--days", "20")
+# The Fake Store data the shared sandbox serves (SANDBOX_ARGS), for a sandbox of a test's own.
+SANDBOX_FAKESTORE = FakeStoreConfig(seed=7, carts=240, start_date=date(2025, 1, 1), days=20)
 # Seeded into the environment of every DAG run: the task logs, the lake and the warehouse must never show it.
 API_KEY = "e2e-key-7f3a9c-must-stay-secret"  # pragma: allowlist secret
 WEATHER_CITIES = ("London,GB", "Tokyo,JP", "Atlantis,XX")
@@ -175,3 +179,23 @@ def built_warehouse(dag_env, api, tmp_path_factory) -> BuiltWarehouse:
     results = json.loads((target / "run_results.json").read_text())["results"]
     yield BuiltWarehouse(results=results, env=env, wh=wh, dbt=dbt)
     wh.close()
+
+
+@dataclass(frozen=True)
+class LiveFakestore:
+    """A Fake Store sandbox of a test's own that serves no cart before its day, as a live API (carts_until_clock),
+    and the environment pointing ``fakestore_ingest`` at it. ``run`` sets its clock to the run's logical date (the
+    end of the data interval: the scheduler starts a daily run then) before running the DAG."""
+
+    api: SandboxClient
+    env: dict[str, str]
+
+    def run(self, logical_date: str, **conf) -> str:
+        self.api.set_clock(f"{logical_date}T00:00:00Z")
+        return run_dag("fakestore_ingest", logical_date, self.env, conf=conf or None)
+
+
+@contextlib.contextmanager
+def live_fakestore(dag_env: dict[str, str], config: FakeStoreConfig = SANDBOX_FAKESTORE) -> Iterator[LiveFakestore]:
+    with serve_in_thread(replace(config, carts_until_clock=True)) as url:
+        yield LiveFakestore(SandboxClient(url), {**dag_env, "FAKESTORE_BASE_URL": url})
