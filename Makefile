@@ -21,7 +21,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/dags
 # The settings and what Airflow, Cosmos and dbt read derived from them; an invalid setting stops the target.
 WITH_ENV = exports="$$($(BIN)/python -m python_scripts.settings --export)" && eval "$$exports" &&
 
-.PHONY: help install db-up db-init run test test-fast test-reliability lint format manifest dbt-build docs docs-generate sandbox clean-local \
+.PHONY: help install db-up db-init run replay test test-fast test-reliability lint format manifest dbt-build docs docs-generate sandbox clean-local \
 	test-tools browser iac-lint airflow airflow-stop airflow-status up down clean ps logs psql trigger
 
 help: ## List the targets
@@ -51,6 +51,10 @@ db-init: $(STAMP) db-up ## Create roles, databases, schemas and audit tables (id
 
 run: install db-init ## Run the whole pipeline once on the sandbox (or the APIs in .env) and print a summary
 	$(BIN)/python -m python_scripts.ops.local_run $(if $(DATE),--date $(DATE))
+
+replay: install db-init ## Reload bronze from the lake and rebuild downstream: SOURCE=… [ENTITY=…] START=… END=…
+	$(BIN)/python -m python_scripts.ops.replay --source "$(SOURCE)" $(if $(ENTITY),--entity "$(ENTITY)") \
+		--start "$(START)" --end "$(END)"
 
 test: install db-up test-tools $(CHECKOV) ## The whole test suite: unit, integration, dbt, Airflow end to end, reliability
 	$(BIN)/python -m pytest

@@ -12,4 +12,5 @@
         and entity = '{{ model.name }}'
         and stage = 'load'
         and status = 'success'
+        and not replay
 {%- endmacro %}

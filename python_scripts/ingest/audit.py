@@ -27,8 +27,9 @@ class RunKey:
     interval_end: datetime
 
 
-def start_run(conn: psycopg.Connection, key: RunKey, stage: str) -> int:
-    """Record a new attempt (closing abandoned ones of the same batch and stage) and return its id."""
+def start_run(conn: psycopg.Connection, key: RunKey, stage: str, *, replay: bool = False) -> int:
+    """Record a new attempt (closing abandoned ones of the same batch and stage) and return its id; ``replay``
+    marks a load from the lake that no extraction preceded."""
     conn.execute(
         """
         UPDATE audit.ingestion_runs AS r
@@ -44,11 +45,11 @@ def start_run(conn: psycopg.Connection, key: RunKey, stage: str) -> int:
     row = conn.execute(
         """
         INSERT INTO audit.ingestion_runs
-            (source, entity, batch_id, interval_start, interval_end, stage, status, backend_pid)
-        VALUES (%s, %s, %s, %s, %s, %s, 'running', pg_backend_pid())
+            (source, entity, batch_id, interval_start, interval_end, stage, status, backend_pid, replay)
+        VALUES (%s, %s, %s, %s, %s, %s, 'running', pg_backend_pid(), %s)
         RETURNING run_id
         """,
-        (key.source, key.entity, key.batch_id, key.interval_start, key.interval_end, stage),
+        (key.source, key.entity, key.batch_id, key.interval_start, key.interval_end, stage, replay),
     ).fetchone()
     return row[0]
 

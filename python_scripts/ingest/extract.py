@@ -1,7 +1,7 @@
 """Extraction: stream one source entity (or one partition of it) from its API through validation into the lake.
 
 The raw object keeps every record as received; the rejected object beside it keeps each invalid record with the
-reason. The manifest returned is what the load takes.
+reason. The manifest returned is what the load takes; a copy of it is written to the lake last, for a replay.
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ import orjson
 
 from python_scripts.ingest import audit, state
 from python_scripts.ingest.http import Quarantined, Request, SourceThrottled, build_session, open_response
-from python_scripts.ingest.lake import RAW, REJECTED, Lake, batch_id_for, lake_from_url, object_key, open_lines_writer
+from python_scripts.ingest.lake import (
+    RAW,
+    REJECTED,
+    Lake,
+    batch_id_for,
+    lake_from_url,
+    manifest_key,
+    object_key,
+    open_lines_writer,
+)
 from python_scripts.ingest.manifest import Manifest, utc
 from python_scripts.ingest.validate import DuplicateKeys, RecordValidator, Rejection
 from python_scripts.settings import Settings, get_settings
@@ -85,6 +94,24 @@ class _Batch:
             window=self.call.window.to_dict() if self.call.window else None,
             extracted_at=datetime.now(UTC).isoformat(),
             request_urls=[request.describe() for request in requests],
+        )
+
+    def manifest(self, lake: Lake, counts: _Counts) -> Manifest:
+        """What the extraction landed, for the load (and, in the lake beside the objects, for a replay)."""
+        return Manifest(
+            source=self.source,
+            entity=self.entity.name,
+            batch_id=self.batch_id,
+            interval_start=self.start.isoformat(),
+            interval_end=self.end.isoformat(),
+            raw_key=self.raw_key,
+            rejected_key=self.rejected_key,
+            raw_uri=lake.uri(self.raw_key),
+            extracted=counts.extracted,
+            valid=counts.extracted - counts.rejected,
+            rejected=counts.rejected,
+            partition=self.partition,
+            window=self.call.window.to_dict() if self.call.window else None,
         )
 
     def windowed(self, conn, full_refresh: bool) -> _Batch:
@@ -192,23 +219,11 @@ def extract_to_lake(
             batch = batch.windowed(conn, full_refresh)
             requests = get_source(source_name).requests(entity, batch.call, api_key)
             _land(batch, requests, lake, settings, counts)
+            manifest = batch.manifest(lake, counts)
+            with lake.writer(manifest_key(source_name, entity, start, batch.batch_id)) as handle:  # last
+                handle.write(orjson.dumps(manifest.to_dict()))
         except BaseException as exc:
             audit.record_failure(conn, run_id, exc, extracted=counts.extracted)
             raise
-        manifest = Manifest(
-            source=source_name,
-            entity=entity,
-            batch_id=batch.batch_id,
-            interval_start=start.isoformat(),
-            interval_end=end.isoformat(),
-            raw_key=batch.raw_key,
-            rejected_key=batch.rejected_key,
-            raw_uri=lake.uri(batch.raw_key),
-            extracted=counts.extracted,
-            valid=counts.extracted - counts.rejected,
-            rejected=counts.rejected,
-            partition=partition,
-            window=batch.call.window.to_dict() if batch.call.window else None,
-        )
         audit.finish_run(conn, run_id, "success", **manifest.counts())
     return manifest.to_dict()

@@ -1,8 +1,10 @@
 """The lake: raw and rejected objects under deterministic keys, on a local directory or S3.
 
 Keys follow ``<area>/<source>/<entity>/YYYY/MM/DD/<batch_id>.json[.gz]``, dated by the data interval,
-so a rerun of the same interval overwrites the same object. Writes are atomic on both backends: a reader
-sees the previous object or the complete new one, never a part.
+so a rerun of the same interval overwrites the same object. Beside them, ``manifests/…/<batch_id>.json``
+holds the manifest of the extraction that wrote them (counts, keys, window), written last: a replay reads
+it. Writes are atomic on both backends: a reader sees the previous object or the complete new one, never a
+part.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 RAW = "raw"
 REJECTED = "rejected"
+MANIFESTS = "manifests"
 COMPRESSIONS = {"gzip": ".json.gz", "none": ".json"}
 WRITE_BUFFER_SIZE = 1 << 20
 
@@ -37,6 +40,15 @@ def object_key(
     return f"{area}/{source}/{entity}/{interval_start:%Y/%m/%d}/{batch_id}{COMPRESSIONS[compression]}"
 
 
+def day_prefix(area: str, source: str, entity: str, day: datetime) -> str:
+    """The key prefix of an entity's objects of one area whose data interval starts on ``day``."""
+    return f"{area}/{source}/{entity}/{day:%Y/%m/%d}/"
+
+
+def manifest_key(source: str, entity: str, interval_start: datetime, batch_id: str) -> str:
+    return f"{day_prefix(MANIFESTS, source, entity, interval_start)}{batch_id}.json"
+
+
 class Lake(Protocol):
     """The small interface both backends implement."""
 
@@ -51,6 +63,9 @@ class Lake(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys of the complete objects under ``prefix``, sorted."""
 
 
 class LocalLake:
@@ -93,6 +108,14 @@ class LocalLake:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> list[str]:
+        folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not folder.is_dir():
+            return []
+        # A writer's temporary file (".<name>.<random>.part") is not an object yet.
+        paths = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return sorted(p.relative_to(self.root).as_posix() for p in paths)
 
 
 class S3Lake:
@@ -145,6 +168,11 @@ class S3Lake:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def keys(self, prefix: str) -> list[str]:
+        start = len(self._key(""))
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix))
+        return sorted(item["Key"][start:] for page in pages for item in page.get("Contents", []))
 
     def ensure_bucket(self, versioning: bool = True) -> bool:
         """Create the bucket if it is missing, with versioning on as Terraform sets it; True if it was created.

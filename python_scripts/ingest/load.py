@@ -5,6 +5,11 @@ The lake objects stream into COPY; the counts are reconciled (extracted = loaded
 
 from __future__ import annotations
 
+import gzip
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import orjson
 from psycopg import sql
 
@@ -26,11 +31,18 @@ from python_scripts.warehouse.db import connect
 
 
 class ReconciliationError(RuntimeError):
-    """Counts do not add up (extracted ≠ loaded + rejected); the load is rolled back."""
+    """Counts do not add up (extracted ≠ loaded + rejected), or an object is not the batch it should hold; the
+    load is rolled back."""
 
 
-def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> dict:
-    """Replace the manifest's batch in bronze (and its rejects in audit) in one transaction.
+class LakeObjectError(RuntimeError):
+    """A lake object the manifest names is missing or unreadable (a truncated or corrupt gzip); the load is rolled
+    back."""
+
+
+def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None, replay: bool = False) -> dict:
+    """Replace the manifest's batch in bronze (and its rejects in audit) in one transaction; ``replay`` marks the
+    audit row of a load from the lake that no extraction preceded.
 
     Streams the lake objects into COPY; reconciles extracted = loaded + rejected before committing,
     otherwise raises ReconciliationError and leaves bronze as it was. A windowed entity's window is recorded
@@ -43,7 +55,7 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
     lock_name = bronze_table_name(manifest.source, manifest.entity)
 
     with connect(settings, settings.loader_role, "elt-load") as conn:
-        run_id = audit.start_run(conn, manifest.run_key(), "load")
+        run_id = audit.start_run(conn, manifest.run_key(), "load", replay=replay)
         try:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
@@ -53,8 +65,10 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None) -> 
                     "DELETE FROM audit.rejected_records WHERE source = %s AND entity = %s AND batch_id = %s",
                     (manifest.source, manifest.entity, manifest.batch_id),
                 )
-                rejected_nos = _copy_rejects(conn, lake, manifest)
-                raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
+                with _reading(lake, manifest.rejected_key):
+                    rejected_nos = _copy_rejects(conn, lake, manifest)
+                with _reading(lake, manifest.raw_key):
+                    raw_count, loaded = _copy_bronze(conn, lake, manifest, table, rejected_nos)
                 _reconcile(manifest, raw_count, loaded, len(rejected_nos))
                 if manifest.window is not None:  # the cursor moves with the batch, or not at all
                     window = state.Window.from_dict(manifest.window)
@@ -78,14 +92,38 @@ def summarize_loads(results: list[dict]) -> dict[str, dict]:
     return summary
 
 
+@contextmanager
+def _reading(lake, key: str) -> Iterator[None]:
+    """Name the object in any failure to read it: missing, or a truncated or corrupt compressed stream."""
+    try:
+        yield
+    except (FileNotFoundError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise LakeObjectError(f"lake object {lake.uri(key)} is missing or unreadable: {exc}") from exc
+    except Exception as exc:
+        if type(exc).__name__ == "NoSuchKey":  # boto3's, raised by get_object
+            raise LakeObjectError(f"lake object {lake.uri(key)} is missing: {exc}") from exc
+        raise
+
+
 def _read_envelope(lines, manifest: Manifest, key: str) -> dict:
+    """The object's envelope line, which must describe the manifest's batch."""
     try:
         envelope = orjson.loads(next(lines))["envelope"]
     except (StopIteration, KeyError, TypeError, orjson.JSONDecodeError) as exc:
         raise ReconciliationError(f"lake object {key} has no envelope line") from exc
-    if envelope.get("batch_id") != manifest.batch_id:
+    expected = {
+        "source": manifest.source,
+        "entity": manifest.entity,
+        "batch_id": manifest.batch_id,
+        "interval_start": manifest.interval_start,
+        "interval_end": manifest.interval_end,
+    }
+    wrong = {name: envelope.get(name) for name, value in expected.items() if envelope.get(name) != value}
+    if wrong:
+        found = ", ".join(f"{name} {value!r}" for name, value in wrong.items())
         raise ReconciliationError(
-            f"lake object {key} holds batch {envelope.get('batch_id')!r}, expected {manifest.batch_id!r}"
+            f"lake object {key} does not hold the batch its key names: its envelope has {found}, "
+            f"expected batch {manifest.batch_id!r} of {manifest.source}/{manifest.entity}"
         )
     return envelope
 

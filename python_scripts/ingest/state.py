@@ -16,30 +16,11 @@ The window of the next extraction (``plan_window``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
 
-
-@dataclass(frozen=True)
-class Window:
-    """The records an extraction asks for: dated in ``[start, end)``; ``start`` None for the whole history."""
-
-    start: datetime | None
-    end: datetime
-
-    @property
-    def whole_history(self) -> bool:
-        return self.start is None
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"start": self.start.isoformat() if self.start else None, "end": self.end.isoformat()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str | None]) -> Window:
-        start, end = data["start"], data["end"]
-        return cls(datetime.fromisoformat(start) if start else None, datetime.fromisoformat(str(end)))
+from python_scripts.sources.base import Window
 
 
 def plan_window(

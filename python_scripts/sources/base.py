@@ -28,7 +28,6 @@ from typing import Any
 import requests
 
 from python_scripts.ingest.http import CredentialsError, Request, json_records
-from python_scripts.ingest.state import Window
 from python_scripts.settings import Settings, SettingsGroup
 
 Reader = Callable[[requests.Response, Request], Iterator[Any]]
@@ -43,6 +42,26 @@ class SourceSettings(SettingsGroup):
     # whole history on every run instead of from the cursor, and how far before the cursor to ask again.
     full_refresh: bool = False
     lookback_days: int = 0
+
+
+@dataclass(frozen=True)
+class Window:
+    """The records an extraction asks for: dated in ``[start, end)``; ``start`` None for the whole history."""
+
+    start: datetime | None
+    end: datetime
+
+    @property
+    def whole_history(self) -> bool:
+        return self.start is None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"start": self.start.isoformat() if self.start else None, "end": self.end.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str | None]) -> Window:
+        start, end = data["start"], data["end"]
+        return cls(datetime.fromisoformat(start) if start else None, datetime.fromisoformat(str(end)))
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS audit.ingestion_runs (
 -- The server process of the attempt: a 'running' row whose process is gone was abandoned (killed worker,
 -- lost connection, server restart) and is marked failed by the next attempt at the same batch.
 ALTER TABLE audit.ingestion_runs ADD COLUMN IF NOT EXISTS backend_pid integer;
+-- A load from the lake's objects without an extraction (make replay, the lake_replay DAG): it checked no source.
+ALTER TABLE audit.ingestion_runs ADD COLUMN IF NOT EXISTS replay boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS ingestion_runs_batch_idx ON audit.ingestion_runs (source, entity, batch_id);
 
 -- Extraction state of the windowed entities (those asked only for records dated in a window): the window

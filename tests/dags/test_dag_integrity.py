@@ -163,4 +163,4 @@ def test_a_task_process_builds_only_its_own_ingest_dag(tmp_path):
     generated ingest DAGs then builds only that DAG, not every source's Cosmos group."""
     parsed = parse_dag_folder(tmp_path, _AIRFLOW_PARSING_CONTEXT_DAG_ID="weather_ingest")
     assert parsed["errors"] == {}
-    assert set(parsed["dags"]) == {"weather_ingest", "platform_health"}
+    assert set(parsed["dags"]) == {"weather_ingest", "platform_health", "lake_replay"}

@@ -10,8 +10,11 @@ from moto.server import ThreadedMotoServer
 
 from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.lake import S3Lake, iter_lines, lake_from_url, main, open_lines_reader, open_lines_writer
-from python_scripts.ingest.load import load_from_lake
+from python_scripts.ingest.load import LakeObjectError, load_from_lake
 from python_scripts.ops.airflow_rest import free_port
+from python_scripts.ops.replay import replay_from_lake
+from python_scripts.settings import get_settings
+from python_scripts.warehouse.checksum import table_checksum
 
 BUCKET = "lake-test"
 
@@ -103,9 +106,22 @@ def test_pipeline_through_s3_and_rerun(s3_env, s3_endpoint, monkeypatch, warehou
     )
     keys = sorted(o["Key"] for o in s3_env.list_objects_v2(Bucket=BUCKET)["Contents"])
     assert keys == [
+        "lake/manifests/fakestore/carts/2025/01/15/20250115T000000Z_20250116T000000Z.json",
         "lake/raw/fakestore/carts/2025/01/15/20250115T000000Z_20250116T000000Z.json.gz",
         "lake/rejected/fakestore/carts/2025/01/15/20250115T000000Z_20250116T000000Z.json.gz",
     ]
+
+    # Replay from the bucket into an emptied bronze, without a request; then a missing object is named.
+    before = table_checksum(warehouse, "bronze.fakestore_carts", exclude={"loaded_at"})
+    warehouse.execute("TRUNCATE bronze.fakestore_carts")
+    httpserver.clear_log()
+    replay_from_lake("fakestore", ["carts"], start, end, settings=get_settings(), transform=False)
+    assert table_checksum(warehouse, "bronze.fakestore_carts", exclude={"loaded_at"}) == before
+    assert httpserver.log == []
+    s3_env.delete_object(Bucket=BUCKET, Key=keys[1])
+    with pytest.raises(LakeObjectError, match=rf"lake object s3://{BUCKET}/{keys[1]} is missing"):
+        replay_from_lake("fakestore", ["carts"], start, end, settings=get_settings(), transform=False)
+    assert table_checksum(warehouse, "bronze.fakestore_carts", exclude={"loaded_at"}) == before
 
 
 def test_ensure_bucket_creates_it_versioned_once_and_is_idempotent(monkeypatch, s3_endpoint):

@@ -26,8 +26,8 @@ from python_scripts.ingest.audit import ABANDONED
 from python_scripts.ingest.bronze import create_bronze_tables
 from python_scripts.ingest.lake import RAW, REJECTED, LocalLake, batch_id_for, object_key, open_lines_writer
 from python_scripts.ingest.load import load_from_lake
-from python_scripts.ingest.state import Window
 from python_scripts.settings import PROJECT_ROOT, get_settings
+from python_scripts.sources.base import Window
 from tests.reliability.conftest import Report
 
 pytestmark = pytest.mark.timeout(300)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from python_scripts.ingest.state import Window, plan_window
+from python_scripts.ingest.state import plan_window
+from python_scripts.sources.base import Window
 
 DAY = timedelta(days=1)
 MARCH_1 = datetime(2025, 3, 1, tzinfo=UTC)

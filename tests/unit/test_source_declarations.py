@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from python_scripts.ingest.http import ExtractError
-from python_scripts.ingest.state import Window
 from python_scripts.settings import get_settings
 from python_scripts.sources import SOURCES, Call, get_source, partition_slug
+from python_scripts.sources.base import Window
 
 START, END = datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 1, 16, tzinfo=UTC)
 
