@@ -10,6 +10,7 @@ from python_scripts.ops.summary import format_table
 
 REFERENCE = "raw COPY"
 PROJECT = "project loader"
+REPLAY = "lake replay"
 SLOWEST = "to_sql multi"
 
 
@@ -95,6 +96,15 @@ def targets(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 10,
             )
         )
+        if REPLAY in top:
+            replay = top[REPLAY]["seconds"] / top[PROJECT]["seconds"]
+            found.append(
+                {
+                    "target": f"replay from the lake <= 1.2 x the loader's time at {loaded[-1]['carts']:,}",
+                    "measured": f"{replay:.2f}",
+                    "met": replay <= 1.2,
+                }
+            )
         if len(loaded) > 1:
             first, last = loaded[0]["load"][PROJECT]["peak_rss_mb"], loaded[-1]["load"][PROJECT]["peak_rss_mb"]
             found.append(

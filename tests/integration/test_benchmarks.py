@@ -56,7 +56,12 @@ def test_the_load_benchmark_runs_every_contender_on_the_same_batch(bench_db, tmp
         assert measured["peak_rss_mb"] > 10
     assert size["load"]["raw COPY"]["vs_raw_copy"] == 1
     assert "extract" not in size
-    assert {target["target"].split(" >=")[0] for target in results["targets"]} == {"loader"}
+    assert {target["target"].split(" x ")[0] for target in results["targets"]} == {
+        "loader >= 0.85",
+        "loader >= 10",
+        "replay from the lake <= 1.2",
+    }
+    assert size["load"]["lake replay"]["rows"] == size["records"]
     assert "project loader" in result.stdout
     assert chart.read_bytes().startswith(b"\x89PNG")
 

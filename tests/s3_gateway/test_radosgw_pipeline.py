@@ -14,7 +14,8 @@ import requests
 
 from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.lake import batch_id_for, iter_lines, lake_from_url, open_lines_reader, open_lines_writer
-from python_scripts.ingest.load import load_from_lake
+from python_scripts.ingest.load import LakeObjectError, load_from_lake
+from python_scripts.ops.replay import replay_from_lake
 
 pytestmark = [pytest.mark.s3_gateway, pytest.mark.timeout(300)]
 
@@ -80,8 +81,9 @@ def test_pipeline_lands_in_radosgw_and_loads_bronze(radosgw, lake_bucket, fakest
         for area in ("raw", "rejected")
         for entity in ENTITIES
     }
+    manifests = [f"lake/manifests/fakestore/{entity}/2025/01/10/{BATCH}.json" for entity in ENTITIES]
     objects = lake_objects(s3, lake_bucket)
-    assert sorted(objects) == sorted(keys)
+    assert sorted(objects) == sorted([*keys, *manifests])
     for key, (area, entity) in keys.items():
         lines = read_object(s3, lake_bucket, key)
         envelope = orjson.loads(lines[0])["envelope"]
@@ -120,11 +122,26 @@ def test_pipeline_lands_in_radosgw_and_loads_bronze(radosgw, lake_bucket, fakest
 
     # A rerun of the interval overwrites the same objects and replaces the same batches: nothing grows.
     run_interval(settings)
-    assert sorted(lake_objects(s3, lake_bucket)) == sorted(keys)
+    assert sorted(lake_objects(s3, lake_bucket)) == sorted([*keys, *manifests])
     for entity in ENTITIES:
         assert bronze_state(warehouse, entity) == first[entity]
     statuses = warehouse.execute("SELECT stage, status, count(*) FROM audit.ingestion_runs GROUP BY 1, 2").fetchall()
     assert sorted(statuses) == [("extract", "success", 4), ("load", "success", 4)]
+
+
+def test_a_replay_from_radosgw_reloads_bronze_and_names_a_missing_object(radosgw, lake_bucket, settings, warehouse):
+    radosgw.client().create_bucket(Bucket=lake_bucket)
+    run_interval(settings)
+    loaded = {entity: bronze_state(warehouse, entity) for entity in ENTITIES}
+    warehouse.execute("TRUNCATE bronze.fakestore_products, bronze.fakestore_carts")
+    replay_from_lake("fakestore", list(ENTITIES), START, END, settings=settings, transform=False)
+    assert {entity: bronze_state(warehouse, entity) for entity in ENTITIES} == loaded
+
+    key = f"lake/raw/fakestore/carts/2025/01/10/{BATCH}.json.gz"
+    radosgw.client().delete_object(Bucket=lake_bucket, Key=key)
+    with pytest.raises(LakeObjectError, match=rf"lake object s3://{lake_bucket}/{key} is missing"):
+        replay_from_lake("fakestore", ["carts"], START, END, settings=settings, transform=False)
+    assert bronze_state(warehouse, "carts") == loaded["carts"]
 
 
 def test_lake_operations_on_radosgw(radosgw, lake_bucket, settings):
