@@ -4,21 +4,24 @@ The sandbox serves carts dated from 2020 and no cart before its day (a live API)
 daily runs as the scheduler makes them (``airflow dags test``, no params): the first is the carts' first load and
 takes the whole history by itself; the next finds no new carts and still succeeds (an empty delta is fresh); the
 two after it find some and add only those. No cart is lost or duplicated in bronze, staging or the facts, and
-each run asked the API for the window its extraction state gave it.
+each run asked the API for the window its extraction state gave it. Then the last day again with the DAG's
+``full_refresh`` param: every cart asked for and loaded again, the facts still one row per cart.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from python_scripts.ingest.lake import batch_id_for
 from python_scripts.sandbox import FakeStore, FakeStoreConfig
 from tests.support.pipeline import live_fakestore
 
 pytestmark = pytest.mark.e2e
 
 DAY = timedelta(days=1)
+RELATIONS = ("bronze.fakestore_carts", "staging.stg_fakestore__carts", "core.fct_carts")
 # 900 carts from 2020-01-01 to 2025-03-01: one about every two days, so some days have none.
 OLD_CARTS = FakeStoreConfig(seed=7, carts=900, start_date=date(2020, 1, 1), days=1886)
 
@@ -59,7 +62,26 @@ def runs(dag_env, wh) -> dict:
                 ).fetchone()[0]
             )
         state["requests"] = [r["params"] for r in live.api.requests() if r["path"] == "/carts"]
+        state["ids"] = {relation: cart_ids(wh, relation) for relation in RELATIONS}
+
+        live.api.clear_requests()
+        live.run(dates[-1].isoformat(), full_refresh=True)
+        state["refresh_requests"] = [r["params"] for r in live.api.requests() if r["path"] == "/carts"]
+        state["refreshed_batch"] = wh.execute(
+            "SELECT (payload->>'id')::int FROM bronze.fakestore_carts WHERE batch_id = %s ORDER BY record_no",
+            (batch_id_for(midnight(dates[-1]) - DAY, midnight(dates[-1])),),
+        ).fetchall()
+        state["facts_after_refresh"] = cart_ids(wh, "core.fct_carts")
     return state
+
+
+def midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def cart_ids(wh, relation: str) -> list[int]:
+    column = "(payload->>'id')::int" if relation.startswith("bronze") else "cart_id"
+    return [row[0] for row in wh.execute(f"SELECT {column} FROM {relation} ORDER BY 1").fetchall()]  # noqa: S608
 
 
 def batch_ids(rows) -> dict[str, list[int]]:
@@ -97,9 +119,14 @@ def test_the_cursor_follows_the_loads(runs):
     assert all(isinstance(cursor, datetime) for cursor in runs["cursor"])
 
 
-def test_no_cart_is_lost_or_duplicated_in_bronze_staging_or_the_facts(runs, wh):
+def test_no_cart_is_lost_or_duplicated_in_bronze_staging_or_the_facts(runs):
     expected = carts_dated(None, runs["dates"][-1])
-    for relation in ("bronze.fakestore_carts", "staging.stg_fakestore__carts", "core.fct_carts"):
-        column = "(payload->>'id')::int" if relation.startswith("bronze") else "cart_id"
-        ids = [row[0] for row in wh.execute(f"SELECT {column} FROM {relation} ORDER BY 1").fetchall()]  # noqa: S608
-        assert ids == expected, relation
+    for relation in RELATIONS:
+        assert runs["ids"][relation] == expected, relation
+
+
+def test_the_full_refresh_param_asks_for_every_cart_again(runs):
+    everything = carts_dated(None, runs["dates"][-1])
+    assert runs["refresh_requests"] == [{}]
+    assert [cart_id for (cart_id,) in runs["refreshed_batch"]] == everything
+    assert runs["facts_after_refresh"] == everything
