@@ -10,7 +10,9 @@ from pathlib import Path
 
 from python_scripts.settings import PROJECT_ROOT
 
-DBT = Path(sys.executable).parent / "dbt"
+# dbt's CLI as a module of this interpreter: the same dbt wherever its console script was installed (a venv's bin,
+# or the user site of the Airflow image, which is not beside sys.executable).
+DBT = (sys.executable, "-m", "dbt.cli.main")
 
 
 class DbtError(RuntimeError):
@@ -26,7 +28,7 @@ def run_dbt(
 ) -> subprocess.CompletedProcess:
     """``dbt <args>`` in ``project_dir`` with ``env`` (the settings' derived variables included, see
     ``python_scripts.settings.derived_environment``); raises DbtError unless it succeeds."""
-    command = [str(DBT), *args]
+    command = [*DBT, *args]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
     result = subprocess.run(

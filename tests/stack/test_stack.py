@@ -140,6 +140,22 @@ def test_bi_reader_reads_the_marts_and_is_denied_bronze(running: Stack, dag_runs
             conn.execute("SELECT 1 FROM bronze.fakestore_carts LIMIT 1")
 
 
+def test_the_lake_replay_dag_reloads_orders_from_the_bucket(running: Stack, dag_runs):
+    """The lake_replay DAG in the containers: the orders batch reloaded from the S3 server's objects, and the
+    warehouse as it was (dbt run in the Airflow image by the replay itself)."""
+    relations = ("bronze.orders_orders", "marts.mart_order_status")
+    with running.connect() as conn:
+        before = {table: table_checksum(conn, table) for table in relations}
+    conf = {"source": "orders", "entity": "", "start": "2025-01-14", "end": "2025-01-15"}
+    with timed("lake_replay of one orders batch in containers"):
+        run = running.airflow().run_dag("lake_replay", "2025-01-20T00:00:00Z", conf=conf, timeout=600)
+    assert run["state"] == "success", run["task_states"]
+    with running.connect() as conn:
+        assert {table: table_checksum(conn, table) for table in relations} == before
+        replays = conn.execute("SELECT count(*) FROM audit.ingestion_runs WHERE replay AND status = 'success'")
+        assert replays.fetchone()[0] == 1
+
+
 def test_the_ui_on_the_published_port_shows_the_run(running: Stack, dag_runs):
     run = dag_runs["fakestore_ingest"]
     with browser_page() as page:
