@@ -86,5 +86,30 @@ def derived_environment(settings: Settings, environ: Mapping[str, str] | None = 
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_DOCS_DIR": settings.dbt_docs_dir,
         **alert_connections(settings),
+        **openlineage_environment(settings),
     }
     return {name: value for name, value in derived.items() if name not in environ}
+
+
+def openlineage_environment(settings: Settings) -> dict[str, str]:
+    """What Airflow's OpenLineage provider and the OpenLineage client read: the namespace always (Cosmos asks for
+    it even with lineage off), and the transport when a catalog URL or a file is set. With neither, the provider
+    turns itself off: no listener, no events."""
+    variables = {
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": settings.openlineage_namespace,
+        "OPENLINEAGE_NAMESPACE": settings.openlineage_namespace,
+    }
+    if settings.openlineage_url:
+        variables |= {
+            "OPENLINEAGE_URL": settings.openlineage_url,
+            "OPENLINEAGE_ENDPOINT": settings.openlineage_endpoint,
+        }
+        if settings.openlineage_api_key:
+            variables["OPENLINEAGE_API_KEY"] = settings.openlineage_api_key.get_secret_value()
+    elif settings.openlineage_file:
+        variables |= {
+            "OPENLINEAGE__TRANSPORT__TYPE": "file",
+            "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": settings.openlineage_file,
+            "OPENLINEAGE__TRANSPORT__APPEND": "true",
+        }
+    return variables

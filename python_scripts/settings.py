@@ -193,6 +193,24 @@ class Settings(SettingsGroup):
     )
     alert_email_to: listing(",") = setting((), "ALERT_EMAIL_TO", "Comma-separated recipients of failure alerts.")
     alert_email_from: str | None = setting(None, "ALERT_EMAIL_FROM", "Sender of alert mails.")
+    openlineage_url: str | None = setting(
+        None,
+        "OPENLINEAGE_URL",
+        "A catalog's OpenLineage API, such as Marquez's `http://host:5000`; with OPENLINEAGE_FILE unset too, "
+        "lineage is off.",
+    )
+    openlineage_endpoint: str = setting(
+        "api/v1/lineage", "OPENLINEAGE_ENDPOINT", "The path under OPENLINEAGE_URL the events are posted to."
+    )
+    openlineage_api_key: SecretStr | None = setting(
+        None, "OPENLINEAGE_API_KEY", "Bearer token for the catalog's API (a secret)."
+    )
+    openlineage_file: Annotated[str, BeforeValidator(_project_path)] | None = setting(
+        None, "OPENLINEAGE_FILE", "Append the events to this file, one JSON per line (when OPENLINEAGE_URL is unset)."
+    )
+    openlineage_namespace: str = setting(
+        "elt_platform", "OPENLINEAGE_NAMESPACE", "The namespace of the platform's jobs in the catalog."
+    )
     dbt_project_dir: Annotated[str, BeforeValidator(_project_path)] = setting(
         "dbt_project", "DBT_PROJECT_DIR", "The dbt project (relative to the project root)."
     )

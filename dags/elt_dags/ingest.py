@@ -15,6 +15,7 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_curren
 
 from elt_dags.dbt import dbt_task_group
 from elt_dags.defaults import default_args
+from elt_dags.lineage import report
 from python_scripts.derived import DBT_DOCS_PATH, DBT_DOCS_SLUG
 from python_scripts.settings import get_settings, secret_values
 from python_scripts.sources import Source, bronze_table_name, bronze_table_parts
@@ -105,11 +106,12 @@ def ingest_dag(source: Source):
 
             from python_scripts.ingest.extract import extract_to_lake
             from python_scripts.ingest.http import CredentialsError
+            from python_scripts.lineage import extract_lineage
 
             context = get_current_context()
             context["part_label"] = _part_label(part)
             try:
-                return extract_to_lake(
+                manifest = extract_to_lake(
                     source.name,
                     part["entity"],
                     context["data_interval_start"],
@@ -120,13 +122,18 @@ def ingest_dag(source: Source):
                 )
             except CredentialsError as exc:  # a missing or refused key: a retry would fail the same way
                 raise AirflowFailException(str(exc)) from exc
+            report(lambda: extract_lineage(manifest, get_settings()))
+            return manifest
 
         @task(map_index_template="{{ part_label }}")
         def load(manifest: dict) -> dict:
             from python_scripts.ingest.load import load_from_lake
+            from python_scripts.lineage import load_lineage
 
             get_current_context()["part_label"] = manifest.get("partition") or manifest["entity"]
-            return load_from_lake(manifest)
+            result = load_from_lake(manifest)
+            report(lambda: load_lineage(result, get_settings()))
+            return result
 
         @task(outlets=list(assets.values()))
         def publish_bronze(results: list[dict]) -> dict[str, dict]:

@@ -41,20 +41,24 @@ def bronze_table(source: str, entity: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.SQL(schema), sql.Identifier(table))
 
 
-_BRONZE_DDL = """
-CREATE TABLE IF NOT EXISTS {table} (
-    batch_id       text        NOT NULL,
-    record_no      integer     NOT NULL,
-    record_hash    text        NOT NULL,
-    payload        jsonb       NOT NULL,
-    lake_uri       text        NOT NULL,
-    interval_start timestamptz NOT NULL,
-    interval_end   timestamptz NOT NULL,
-    extracted_at   timestamptz NOT NULL,
-    loaded_at      timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (batch_id, record_no)
+# Every bronze table's columns and types, all NOT NULL; loaded_at defaults to the load's transaction time.
+BRONZE_COLUMNS = (
+    ("batch_id", "text"),
+    ("record_no", "integer"),
+    ("record_hash", "text"),
+    ("payload", "jsonb"),
+    ("lake_uri", "text"),
+    ("interval_start", "timestamptz"),
+    ("interval_end", "timestamptz"),
+    ("extracted_at", "timestamptz"),
+    ("loaded_at", "timestamptz"),
 )
-"""
+_BRONZE_DEFAULTS = {"loaded_at": " DEFAULT now()"}
+_BRONZE_DDL = (
+    "CREATE TABLE IF NOT EXISTS {table} ("
+    + "".join(f"{name} {kind} NOT NULL{_BRONZE_DEFAULTS.get(name, '')}, " for name, kind in BRONZE_COLUMNS)
+    + "PRIMARY KEY (batch_id, record_no))"
+)
 # Incremental dbt models read the versions loaded since their last run: an index, not a scan of all of bronze.
 _BRONZE_LOADED_AT_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (loaded_at)"
 

@@ -28,7 +28,13 @@ PARSE = textwrap.dedent(
         m for m in sys.modules
         if m.startswith("python_scripts.") and m not in declarative and not m.startswith("python_scripts.sources")
     )
+    from airflow.providers.openlineage.conf import is_disabled
+    from openlineage.common.provider.dbt.processor import DbtArtifactProcessor
     print(json.dumps({
+        "openlineage": {
+            "disabled": is_disabled(),
+            "sources_by_identifier": hasattr(DbtArtifactProcessor.extract_dataset_data, "names_sources_by_identifier"),
+        },
         "errors": {k: str(v) for k, v in bag.import_errors.items()},
         "heavy_modules": heavy,
         "files": sorted({dag.fileloc.rsplit("/", 1)[-1].removesuffix(".py") for dag in bag.dags.values()}),
@@ -81,7 +87,10 @@ def parse_dag_folder(home, **environ: str) -> dict:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    parsed = json.loads(result.stdout.strip().splitlines()[-1])
+    output = (result.stdout + result.stderr).splitlines()[:-1]
+    parsed["openlineage"]["log"] = [line for line in output if "openlineage" in line.lower()]
+    return parsed
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +173,14 @@ def test_a_task_process_builds_only_its_own_ingest_dag(tmp_path):
     parsed = parse_dag_folder(tmp_path, _AIRFLOW_PARSING_CONTEXT_DAG_ID="weather_ingest")
     assert parsed["errors"] == {}
     assert set(parsed["dags"]) == {"weather_ingest", "platform_health", "lake_replay"}
+
+
+def test_without_a_lineage_transport_openlineage_is_off_and_silent(parsed):
+    assert parsed["openlineage"] == {"disabled": True, "sources_by_identifier": False, "log": []}
+
+
+def test_with_a_catalog_url_openlineage_is_on_and_dbt_sources_are_named_as_their_tables(tmp_path):
+    parsed = parse_dag_folder(tmp_path, OPENLINEAGE_URL="http://127.0.0.1:1")
+    assert parsed["errors"] == {}
+    assert parsed["openlineage"]["disabled"] is False
+    assert parsed["openlineage"]["sources_by_identifier"] is True
