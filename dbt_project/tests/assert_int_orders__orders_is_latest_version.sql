@@ -1,16 +1,28 @@
 -- Each current order is the version with the order's latest updated_at in bronze, and comes from a batch
--- that holds the order; every order in bronze has a current version.
+-- that holds the order; every order in bronze has a current version. Among the versions int_orders__orders
+-- could see: a batch loaded after its newest version (a run of another interval, going on at the same time)
+-- is for its next build.
 with
-
-order_versions as (
-
-    select * from {{ ref('stg_orders__orders') }}
-
-),
 
 current_orders as (
 
     select * from {{ ref('int_orders__orders') }}
+
+),
+
+newest_seen as (
+
+    select max(loaded_at) as loaded_at
+    from current_orders
+
+),
+
+order_versions as (
+
+    select stg.*
+    from {{ ref('stg_orders__orders') }} as stg
+    inner join newest_seen
+        on stg.loaded_at <= coalesce(newest_seen.loaded_at, 'infinity'::timestamptz)
 
 ),
 

@@ -63,7 +63,8 @@ def test_one_misconfigured_source_fails_alone_and_the_exit_says_so(e2e_env, wh):
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     # Progress while the DAGs run: a line per try of a task, as it ends.
     progress = [line.split() for line in result.stdout.splitlines() if line.startswith("    ")]
-    assert progress[0][:2] == ["extract[0]", "up_for_retry"]
+    assert progress[0][0].startswith("extract[")  # the three extractions fail in whichever order
+    assert progress[0][1] == "up_for_retry"
     assert ["extract[0]", "failed"] in [line[:2] for line in progress]
     assert ["publish_bronze", "success"] in [line[:2] for line in progress]
     statuses = result.stdout.split("\nDAG runs\n", 1)[1].splitlines()

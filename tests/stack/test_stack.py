@@ -247,9 +247,12 @@ def test_prometheus_scrapes_the_pipeline_health_of_the_stack(running: Stack, dag
         time.sleep(3)
         # Read again each time: a scheduled run may load more while Prometheus catches up.
         with running.connect() as conn:
+            # Each batch once, by its latest successful load (lake_replay reloaded one above).
             audit = conn.execute(
-                "SELECT source, entity, sum(loaded_count) FROM audit.ingestion_runs"
-                " WHERE stage = 'load' AND status = 'success' GROUP BY source, entity"
+                "SELECT source, entity, sum(loaded_count) FROM ("
+                " SELECT DISTINCT ON (source, entity, batch_id) source, entity, loaded_count"
+                " FROM audit.ingestion_runs WHERE stage = 'load' AND status = 'success'"
+                " ORDER BY source, entity, batch_id, run_id DESC) AS batches GROUP BY source, entity"
             ).fetchall()
         expected = {(source, entity): float(total) for source, entity, total in audit}
         answer = requests.get(url, params=query, timeout=10)
