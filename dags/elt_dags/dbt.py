@@ -21,10 +21,10 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, SourceRend
 from cosmos.operators.local import DbtBuildLocalOperator, DbtDocsLocalOperator, DbtSourceLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from elt_dags.lineage import name_sources_by_identifier
+from elt_dags.lineage import join_dbt_datasets
 from python_scripts.settings import get_settings
 
-name_sources_by_identifier()  # in every process that runs a dbt task, before Cosmos reads dbt's artifacts
+join_dbt_datasets()  # in every process that runs a dbt task, before Cosmos reads dbt's artifacts
 
 SETTINGS = get_settings()
 DBT_PROJECT_DIR = Path(SETTINGS.dbt_project_dir)

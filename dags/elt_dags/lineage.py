@@ -25,31 +25,49 @@ def report(datasets: Callable[[], Datasets]) -> None:
     emit_dataset_lineage(inputs=inputs, outputs=outputs)
 
 
-def name_sources_by_identifier() -> None:
-    """Name dbt sources as the tables they are, when OpenLineage is on.
+def join_dbt_datasets() -> None:
+    """Make the dbt events of Cosmos join the rest of the graph, when OpenLineage is on.
 
-    openlineage-integration-common's dbt processor (which Cosmos runs after each dbt command) names a source's
-    dataset ``database.schema.<name>``, the source table's dbt name, where the table is ``<identifier>``
-    (``bronze.fakestore_carts`` for the source table ``fakestore.carts``); models get their alias right. So the
-    dbt events would not join the bronze tables the loads write. This wraps the processor's dataset naming to use
-    a source's identifier, until the processor does so itself.
+    openlineage-integration-common's dbt processor, which Cosmos runs after each dbt command, has two gaps here
+    (both worth fixing upstream, where this goes away):
+
+    * it names a source's dataset ``database.schema.<name>``, the source table's dbt name, where the table is
+      ``<identifier>`` (``bronze.fakestore_carts`` for the source table ``fakestore.carts``), so the dbt events
+      would not meet the bronze tables the loads write; models get their alias right;
+    * it takes a node's inputs from its ``model.`` and ``source.`` parents only, so a model built on a snapshot
+      (``dim_products`` on ``snp_fakestore__products``) has no input, and the graph stops at the snapshot.
+
+    This wraps the processor's dataset naming to use a source's identifier, and shows it a snapshot parent as a
+    model parent (the same manifest node, so the same dataset name).
     """
     from airflow.providers.openlineage.conf import is_disabled
 
     if is_disabled():
         return
-    from openlineage.common.provider.dbt.processor import DbtArtifactProcessor
+    from openlineage.common.provider.dbt.processor import DbtArtifactProcessor, DbtRunContext
 
-    original = DbtArtifactProcessor.extract_dataset_data
-    if getattr(original, "names_sources_by_identifier", False):
+    if getattr(DbtArtifactProcessor, "joins_dbt_datasets", False):
         return
+    extract_dataset_data, parse_execution = (
+        DbtArtifactProcessor.extract_dataset_data,
+        DbtArtifactProcessor.parse_execution,
+    )
 
-    def extract_dataset_data(self, node, assertions, has_facets=False):
-        namespace, name, facets, input_facets = original(self, node, assertions, has_facets)
+    def named_by_identifier(self, node, assertions, has_facets=False):
+        namespace, name, facets, input_facets = extract_dataset_data(self, node, assertions, has_facets)
         metadata = node.metadata_node
         if node.type == "source" and metadata.get("identifier"):
             name = self._format_dataset_name(metadata["database"], metadata["schema"], metadata["identifier"])
         return namespace, name, facets, input_facets
 
-    extract_dataset_data.names_sources_by_identifier = True
-    DbtArtifactProcessor.extract_dataset_data = extract_dataset_data
+    def with_snapshot_parents(self, context, nodes):
+        alias = {node: f"model.{node}" for node in nodes if node.startswith("snapshot.")}
+        parent_map = {child: [alias.get(parent, parent) for parent in parents]
+                      for child, parents in context.manifest["parent_map"].items()}  # fmt: skip
+        nodes = {**nodes, **{alias[node]: nodes[node] for node in alias}}
+        manifest = {**context.manifest, "parent_map": parent_map}
+        return parse_execution(self, DbtRunContext(manifest, context.run_results, context.catalog), nodes)
+
+    DbtArtifactProcessor.extract_dataset_data = named_by_identifier
+    DbtArtifactProcessor.parse_execution = with_snapshot_parents
+    DbtArtifactProcessor.joins_dbt_datasets = True

@@ -33,7 +33,7 @@ PARSE = textwrap.dedent(
     print(json.dumps({
         "openlineage": {
             "disabled": is_disabled(),
-            "sources_by_identifier": hasattr(DbtArtifactProcessor.extract_dataset_data, "names_sources_by_identifier"),
+            "dbt_datasets_joined": getattr(DbtArtifactProcessor, "joins_dbt_datasets", False),
         },
         "errors": {k: str(v) for k, v in bag.import_errors.items()},
         "heavy_modules": heavy,
@@ -176,11 +176,11 @@ def test_a_task_process_builds_only_its_own_ingest_dag(tmp_path):
 
 
 def test_without_a_lineage_transport_openlineage_is_off_and_silent(parsed):
-    assert parsed["openlineage"] == {"disabled": True, "sources_by_identifier": False, "log": []}
+    assert parsed["openlineage"] == {"disabled": True, "dbt_datasets_joined": False, "log": []}
 
 
-def test_with_a_catalog_url_openlineage_is_on_and_dbt_sources_are_named_as_their_tables(tmp_path):
+def test_with_a_catalog_url_openlineage_is_on_and_the_dbt_datasets_join_the_graph(tmp_path):
     parsed = parse_dag_folder(tmp_path, OPENLINEAGE_URL="http://127.0.0.1:1")
     assert parsed["errors"] == {}
     assert parsed["openlineage"]["disabled"] is False
-    assert parsed["openlineage"]["sources_by_identifier"] is True
+    assert parsed["openlineage"]["dbt_datasets_joined"] is True
