@@ -56,10 +56,16 @@ RUN_DAG, SOURCE, GROUP = "fakestore_ingest", "fakestore", "transform"
 # The DAG's data interval for this logical date (daily at midnight), which the warm-up loads the same way.
 LOGICAL_DATE, INTERVAL = "2025-01-30T00:00:00+00:00", ("2025-01-29T00:00:00+00:00", "2025-01-30T00:00:00+00:00")
 CACHE_OFF = {"AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS": "False"}
+# OpenLineage unset (every mode above it) against the provider's own off switch, and on (a catalog URL that
+# nothing listens on: a parse sends no event).
+LINEAGE_OFF_SWITCH = {"AIRFLOW__OPENLINEAGE__DISABLED": "true"}
+LINEAGE_ON = {"OPENLINEAGE_URL": "http://127.0.0.1:9"}
 PARSE_MODES = {
     "manifest": {"COSMOS_LOAD_MODE": "dbt_manifest"},
     "dbt ls uncached": {"COSMOS_LOAD_MODE": "dbt_ls", **CACHE_OFF},
     "dbt ls cached": {"COSMOS_LOAD_MODE": "dbt_ls"},
+    "manifest, lineage disabled": {"COSMOS_LOAD_MODE": "dbt_manifest", **LINEAGE_OFF_SWITCH},
+    "manifest, lineage on": {"COSMOS_LOAD_MODE": "dbt_manifest", **LINEAGE_ON},
 }
 RUN_TIMEOUT = 900
 TARGETS = {"parse_seconds": 1.0, "vs_dbt_ls": 5.0, "vs_dbt_build": 1.3}
@@ -158,8 +164,21 @@ def parse_times(env: dict[str, str], dag_files: tuple[str, ...], repeats: int, w
             raise RuntimeError(f"{dag_file}: the load modes render different numbers of tasks: {tasks}")
         modes = row["modes"]
         row["vs_dbt_ls"] = modes["dbt ls uncached"]["parse_seconds"] / modes["manifest"]["parse_seconds"]
+        row["lineage"] = lineage_cost(modes)
         found.append(row)
     return found
+
+
+def lineage_cost(modes: dict[str, dict]) -> dict[str, float]:
+    """What OpenLineage adds to a parse: unset (the ``manifest`` mode) and on, each against the provider's off
+    switch, and the noise: the spread of the off switch's own samples around their median."""
+    baseline = modes["manifest, lineage disabled"]
+    samples = [sample["parse_seconds"] for sample in baseline["samples"]]
+    return {
+        "unset_vs_disabled": modes["manifest"]["parse_seconds"] / baseline["parse_seconds"],
+        "on_vs_disabled": modes["manifest, lineage on"]["parse_seconds"] / baseline["parse_seconds"],
+        "noise": (max(samples) - min(samples)) / baseline["parse_seconds"],
+    }
 
 
 def parse_file(path: str) -> dict[str, Any]:
@@ -378,6 +397,16 @@ def targets(cosmos: dict[str, Any]) -> list[dict[str, Any]]:
             "met": least["vs_dbt_ls"] >= TARGETS["vs_dbt_ls"],
         },
     ]
+    for row in cosmos["parse"]:
+        cost = row["lineage"]
+        found.append(
+            {
+                "target": f"OpenLineage unset: parse unchanged, within the noise ({row['dag_file']})",
+                "measured": f"{cost['unset_vs_disabled']:.3f} x the off switch (noise ±{cost['noise'] / 2:.1%}; "
+                f"on: {cost['on_vs_disabled']:.3f} x)",
+                "met": abs(cost["unset_vs_disabled"] - 1) <= max(cost["noise"], 0.02),
+            }
+        )
     for name, measured in cosmos["run"]["contenders"].items():
         found.append(
             {
@@ -402,8 +431,10 @@ def main(argv: list[str]) -> int:
 
         with Profiler() as profiler:
             measured = parse_file(dag_file)
-        cached = os.environ.get("AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS") != "False"
-        name = f"parse-{Path(dag_file).stem}-{os.environ.get('COSMOS_LOAD_MODE')}{'' if cached else '-uncached'}.txt"
+        cached = "" if os.environ.get("AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS") != "False" else "-uncached"
+        states = {"-lineage-on": LINEAGE_ON, "-lineage-disabled": LINEAGE_OFF_SWITCH}
+        lineage = next((state for state, variables in states.items() if set(variables) <= set(os.environ)), "")
+        name = f"parse-{Path(dag_file).stem}-{os.environ.get('COSMOS_LOAD_MODE')}{cached}{lineage}.txt"
         (Path(profile_dir) / name).write_text(profiler.output_text(unicode=True, show_all=False))
     Path(out).write_text(json.dumps(measured))
     return 0

@@ -35,10 +35,14 @@ def join_dbt_datasets() -> None:
       ``<identifier>`` (``bronze.fakestore_carts`` for the source table ``fakestore.carts``), so the dbt events
       would not meet the bronze tables the loads write; models get their alias right;
     * it takes a node's inputs from its ``model.`` and ``source.`` parents only, so a model built on a snapshot
-      (``dim_products`` on ``snp_fakestore__products``) has no input, and the graph stops at the snapshot.
+      (``dim_products`` on ``snp_fakestore__products``) has no input, and the graph stops at the snapshot;
+    * its column lineage parses the compiled SQL without the tables' columns, so it cannot see through
+      ``select * from {{ ref(...) }}`` in a CTE, the way every model here starts, and finds none.
 
-    This wraps the processor's dataset naming to use a source's identifier, and shows it a snapshot parent as a
-    model parent (the same manifest node, so the same dataset name).
+    This wraps the processor's dataset naming to use a source's identifier, shows it a snapshot parent as a
+    model parent (the same manifest node, so the same dataset name), and replaces its column lineage with
+    ``python_scripts.lineage.column_lineage_facet``, which reads the columns from the warehouse. Lineage never
+    fails a task: a query it cannot parse gets no column lineage and a warning, as in the processor.
     """
     from airflow.providers.openlineage.conf import is_disabled
 
@@ -68,6 +72,17 @@ def join_dbt_datasets() -> None:
         manifest = {**context.manifest, "parent_map": parent_map}
         return parse_execution(self, DbtRunContext(manifest, context.run_results, context.catalog), nodes)
 
+    def with_the_tables_columns(self, namespace, compiled_sql):
+        from python_scripts.lineage import column_lineage_facet  # sqlglot, when a dbt task ends: not at parse
+        from python_scripts.settings import get_settings
+
+        try:
+            return column_lineage_facet(namespace, compiled_sql, get_settings())
+        except Exception as exc:  # lineage is best effort, never the task's failure
+            self.logger.warning("no column lineage for this model: %s", exc)
+            return None
+
     DbtArtifactProcessor.extract_dataset_data = named_by_identifier
     DbtArtifactProcessor.parse_execution = with_snapshot_parents
+    DbtArtifactProcessor.get_column_lineage = with_the_tables_columns
     DbtArtifactProcessor.joins_dbt_datasets = True

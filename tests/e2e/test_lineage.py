@@ -3,7 +3,8 @@ as the transport's catalog, then ``stocks_ingest`` again with its API failing.
 
 Every event the receiver got is parsed into the OpenLineage client's own models (``RunEvent`` and its datasets,
 whose validators check the run id, the event type and time). The events of a run join into one graph: from each
-API endpoint through the lake object and the bronze table to every mart of the source. No event holds a secret,
+API endpoint through the lake object and the bronze table to every mart of the source, and column by column
+through the dbt models from the marts back to the bronze tables. No event holds a secret,
 and the failed extraction's FAIL event carries its error, with the key redacted.
 """
 
@@ -150,6 +151,34 @@ def test_each_api_endpoint_reaches_every_mart_built_from_it(events, endpoint):
         assert f"{namespace}/{settings.warehouse_db}.marts.{mart}" in seen, mart
     assert any(node.startswith(f"{namespace}/{settings.warehouse_db}.bronze.") for node in seen)
     assert any(node.startswith("file/") and "/raw/" in node for node in seen), "no lake object on the path"
+
+
+def column_sources(parsed, table: str, column: str) -> set[tuple[str, str]]:
+    """Every ``(table, column)`` a column is computed from, following the dbt events' column lineage facets
+    from model to model (tables as ``database.schema.table``)."""
+    edges: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for _, raw in parsed:
+        for output in raw.get("outputs") or []:
+            for field, lineage in output.get("facets", {}).get("columnLineage", {}).get("fields", {}).items():
+                edges[output["name"], field] |= {(item["name"], item["field"]) for item in lineage["inputFields"]}
+    seen, todo = set(), [(table, column)]
+    while todo:
+        for source in edges.get(todo.pop(), ()):
+            if source not in seen:
+                seen.add(source)
+                todo.append(source)
+    return seen
+
+
+def test_the_column_lineage_of_sales_revenue_reaches_the_carts_and_the_products(events):
+    database = events["settings"].warehouse_db
+    sources = column_sources(events["ok"], f"{database}.marts.mart_sales_overview", "revenue")
+    assert (f"{database}.core.fct_cart_items", "line_revenue") in sources
+    assert (f"{database}.core.snp_fakestore__products", "price") in sources  # through the snapshot
+    bronze = {source for source in sources if ".bronze." in source[0]}
+    # quantity from the cart's payload, times the price from the product's
+    assert bronze == {(f"{database}.bronze.fakestore_carts", "payload"),
+                      (f"{database}.bronze.fakestore_products", "payload")}  # fmt: skip
 
 
 def test_extract_and_load_report_their_counts_and_the_bronze_schema(events, wh):
