@@ -43,7 +43,7 @@ SOURCE, ENTITY = "fakestore", "carts"
 # Rows per DataFrame / per statement for the row-by-row contenders: what a data engineer would write.
 ROWS_PER_FRAME = 10_000
 ROWS_PER_STATEMENT = 1000
-VALIDATE_BATCH = 10_000
+VALIDATE_BATCH = DuplicateKeys.CHUNK
 # jsonschema validates about 10,000 carts/s here: a sample gives its rate without minutes of waiting.
 DETAILED_SAMPLE = 10_000
 
@@ -106,14 +106,18 @@ def validate(settings: Settings, args: dict) -> dict:
     for comparison."""
     manifest = Manifest(**args["manifest"])
     validator = RecordValidator.for_entity(SOURCE, ENTITY)
-    duplicates = DuplicateKeys(get_source(SOURCE).entity(ENTITY).key)
     spent, records, sample = 0.0, 0, []
-    with _landed_lines(settings, manifest) as (_, _, lines):
+    with (
+        _landed_lines(settings, manifest) as (_, _, lines),
+        DuplicateKeys(get_source(SOURCE).entity(ENTITY).key) as duplicates,
+    ):
         while batch := [(line, orjson.loads(line)) for line in islice(lines, VALIDATE_BATCH)]:
             started = time.perf_counter()
             for line, record in batch:
                 records += 1
-                _ = validator.check(record, line) or duplicates.check(record, records)
+                if validator.check(record, line) is None:
+                    duplicates.add(record, records)
+            duplicates.resolve()  # as extraction does, a chunk at a time
             spent += time.perf_counter() - started
             sample = sample or [record for _, record in batch[:DETAILED_SAMPLE]]
     detailed = jsonschema.Draft202012Validator(json.loads(schema_path(SOURCE, ENTITY).read_text(encoding="utf-8")))

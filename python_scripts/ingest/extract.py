@@ -161,14 +161,34 @@ def plan_batch(
 
 def _land(batch: _Batch, requests: list[Request], lake: Lake, settings: Settings, counts: _Counts) -> None:
     """Stream every record of the batch's requests into the raw object, and the invalid ones (with their reason)
-    into the rejected object beside it; ``counts`` follows along, so a failure knows how far it got."""
+    into the rejected object beside it; ``counts`` follows along, so a failure knows how far it got.
+
+    The duplicate-key check answers a chunk at a time (``DuplicateKeys``), so the records wait in ``held``, at
+    most one chunk of them, before the rejected object gets the invalid ones and the repeats, in record order.
+    """
     validator = RecordValidator.for_entity(batch.source, batch.entity.name)
-    duplicates = DuplicateKeys(batch.entity.key)
     envelope = batch.envelope(requests)
+    held: list[tuple[int, bytes, Rejection | None]] = []
+
+    def quarantined(record_no: int, problem: Rejection) -> None:
+        counts.rejected += 1
+        log.warning("record %d quarantined: %s at %s", record_no, problem.reason, problem.path)
+
+    def release() -> None:
+        repeats = duplicates.resolve()
+        for record_no, line, problem in held:
+            if problem is None and (problem := repeats.get(record_no)) is not None:
+                quarantined(record_no, problem)
+            if problem is not None:
+                entry = orjson.dumps({"record_no": record_no, "path": problem.path, "reason": problem.reason})
+                quarantine.write(entry[:-1] + b',"record":' + line + b"}\n")
+        held.clear()
+
     with (
         build_session(settings) as session,
         open_lines_writer(lake, batch.raw_key) as raw,
         open_lines_writer(lake, batch.rejected_key) as quarantine,
+        DuplicateKeys(batch.entity.key) as duplicates,
     ):
         raw.write(envelope)
         quarantine.write(envelope)
@@ -176,17 +196,18 @@ def _land(batch: _Batch, requests: list[Request], lake: Lake, settings: Settings
             for item in _fetch(session, request, batch.entity, settings):
                 counts.extracted += 1
                 if isinstance(item, Quarantined):
-                    record, problem = item.record, Rejection(item.path, item.reason)
-                    line = orjson.dumps(record)
+                    line, problem = orjson.dumps(item.record), Rejection(item.path, item.reason)
                 else:
-                    record, line = item, orjson.dumps(item)
-                    problem = validator.check(record, line) or duplicates.check(record, counts.extracted)
+                    line = orjson.dumps(item)
+                    if (problem := validator.check(item, line)) is None:
+                        duplicates.add(item, counts.extracted)
                 raw.write(line + b"\n")
                 if problem is not None:
-                    counts.rejected += 1
-                    log.warning("record %d quarantined: %s at %s", counts.extracted, problem.reason, problem.path)
-                    entry = {"record_no": counts.extracted, "path": problem.path, "reason": problem.reason}
-                    quarantine.write(orjson.dumps({**entry, "record": record}) + b"\n")
+                    quarantined(counts.extracted, problem)
+                held.append((counts.extracted, line, problem))
+                if len(held) >= duplicates.chunk:
+                    release()
+        release()
 
 
 def extract_to_lake(

@@ -7,6 +7,7 @@ pay for ``jsonschema``'s most relevant error, which becomes the quarantine reaso
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -52,39 +53,98 @@ class RecordValidator:
         return Rejection(error.json_path, error.message[:1000])
 
 
-@dataclass(frozen=True)
-class _JsonText:
-    """The JSON text of an unhashable key, never equal to a key that is a string."""
-
-    text: str
+Key = int | float | str | bytes  # one field's int, float or string as is; anything else as its JSON text
 
 
 class DuplicateKeys:
-    """Remembers the key of every valid record of one batch and rejects a record that repeats one.
+    """Finds the records of one batch that repeat the key of an earlier one, in memory that does not grow
+    with the batch.
 
-    A repeat is quarantined (not dropped) so that loaded + quarantined still equals extracted, and
-    bronze holds each key once per batch.
+    A repeat is quarantined (not dropped) so that loaded + quarantined still equals extracted, and bronze holds
+    each key once per batch. Keys are added as the records stream by and checked a chunk at a time: within the
+    chunk in a dict, against the earlier chunks in a temporary SQLite table on disk (SQLite's page cache is
+    bounded), which only a batch of more than one chunk creates. ``resolve`` answers for the records added
+    since its last call, so a caller holds at most one chunk of records back.
     """
 
-    def __init__(self, fields: tuple[str, ...]):
-        self.fields = fields
-        self._first: dict[Any, int] = {}
+    CHUNK = 20_000
 
-    def check(self, record: Any, record_no: int) -> Rejection | None:
-        if not self.fields or not isinstance(record, dict):
-            return None
-        values = tuple(map(record.get, self.fields))
-        # A one-field key is kept bare: a dict of numbers or strings is not tracked by the garbage collector,
-        # whereas one of tuples is walked by every full collection, quadratic over a batch of 10^6 records.
-        key = values[0] if len(values) == 1 else values
-        try:
-            first = self._first.setdefault(key, record_no)
-        except TypeError:  # an unhashable value (the schema should have refused it): compare its JSON text
-            first = self._first.setdefault(_JsonText(json.dumps(values, sort_keys=True, default=str)), record_no)
-        if first == record_no:
-            return None
+    def __init__(self, fields: tuple[str, ...], chunk: int | None = None):
+        self.fields = fields
+        self.chunk = chunk or self.CHUNK
+        self._pending: list[tuple[int, tuple, Key]] = []
+        self._seen: sqlite3.Connection | None = None
+        self._first_chunk: dict[Key, int] | None = None  # until a second chunk needs the table
+
+    def add(self, record: Any, record_no: int) -> None:
+        """Queue the key of a valid record (numbered from 1 in the batch)."""
+        if self.fields and isinstance(record, dict):
+            values = tuple(map(record.get, self.fields))
+            self._pending.append((record_no, values, _key(values)))
+
+    def resolve(self) -> dict[int, Rejection]:
+        """The queued records that repeat a key, by record number, with the record that first had it."""
+        first: dict[Key, int] = {}
+        for record_no, _, key in self._pending:
+            first.setdefault(key, record_no)
+        if self._first_chunk is None:
+            self._first_chunk = first
+        else:
+            first |= self._earlier(first)
+        found = {
+            record_no: self._rejection(values, first[key])
+            for record_no, values, key in self._pending
+            if first[key] != record_no
+        }
+        self._pending.clear()
+        return found
+
+    def close(self) -> None:
+        if self._seen is not None:
+            self._seen.close()
+            self._seen = None
+
+    def __enter__(self) -> DuplicateKeys:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _earlier(self, first: dict[Key, int]) -> dict[Key, int]:
+        """The keys of ``first`` that an earlier chunk had, with their first record; records ``first``'s."""
+        if self._seen is None:  # "" is a private temporary database on disk, deleted on close
+            self._seen = sqlite3.connect("", isolation_level=None)
+            self._seen.executescript(
+                "PRAGMA temp_store = FILE; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+                "CREATE TABLE seen (key PRIMARY KEY, record_no INTEGER NOT NULL) WITHOUT ROWID;"
+                "CREATE TABLE chunk (key PRIMARY KEY, record_no INTEGER NOT NULL) WITHOUT ROWID;"
+            )
+            self._seen.executemany("INSERT INTO seen VALUES (?, ?)", self._first_chunk.items())
+            self._first_chunk = {}
+        db = self._seen
+        db.execute("BEGIN")
+        db.execute("DELETE FROM chunk")
+        db.executemany("INSERT INTO chunk VALUES (?, ?)", first.items())
+        earlier = dict(db.execute("SELECT key, seen.record_no FROM chunk JOIN seen USING (key)"))
+        db.execute("INSERT OR IGNORE INTO seen SELECT key, record_no FROM chunk")
+        db.execute("COMMIT")
+        return earlier
+
+    def _rejection(self, values: tuple, first: int) -> Rejection:
         shown = ", ".join(f"{name}={value!r}" for name, value in zip(self.fields, values, strict=True))
         return Rejection(f"$.{self.fields[0]}", f"duplicate key {shown}: first seen at record {first} of the batch")
+
+
+def _key(values: tuple) -> Key:
+    """A key as SQLite and a dict compare it: one int (within 64 bits), float or string as is, anything else
+    (several fields, null, a list) as its JSON text in bytes, which never equals a string."""
+    if len(values) == 1 and type(values[0]) in (int, float, str) and not _too_big(values[0]):
+        return values[0]
+    return json.dumps(values, sort_keys=True, default=str).encode()
+
+
+def _too_big(value: Any) -> bool:
+    return type(value) is int and not -(2**63) <= value < 2**63
 
 
 def schema_path(source: str, entity: str) -> Path:

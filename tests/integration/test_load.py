@@ -12,6 +12,7 @@ from python_scripts.ingest.extract import extract_to_lake
 from python_scripts.ingest.http import ExtractError
 from python_scripts.ingest.lake import LocalLake, open_lines_reader, open_lines_writer
 from python_scripts.ingest.load import ReconciliationError, load_from_lake
+from python_scripts.ingest.validate import DuplicateKeys
 from python_scripts.warehouse.db import WarehouseUnavailable
 
 START = datetime(2025, 1, 15, tzinfo=UTC)
@@ -144,6 +145,31 @@ def test_records_with_nul_characters_are_quarantined_not_fatal(settings, warehou
     payload, raw_text = warehouse.execute("SELECT payload, raw_text FROM audit.rejected_records").fetchone()
     assert payload is None
     assert "nul\\u0000inside" in raw_text
+
+
+@pytest.mark.parametrize("chunk", [2, 1000])
+def test_repeated_keys_are_quarantined_in_record_order_whatever_the_chunk(
+    settings, warehouse, httpserver, monkeypatch, lake_dir, chunk
+):
+    """The duplicate-key check answers a chunk at a time: with chunks of two records the rejected object and the
+    audit hold exactly what one chunk for the whole batch gives, in record order."""
+    monkeypatch.setattr(DuplicateKeys, "CHUNK", chunk)
+    monkeypatch.setenv("FAKESTORE_BASE_URL", httpserver.url_for("/").rstrip("/"))
+    records = [PRODUCTS[0], PRODUCTS[1], PRODUCTS[0], PRODUCTS[3], PRODUCTS[2], PRODUCTS[1], PRODUCTS[0]]
+    httpserver.expect_request("/products").respond_with_json(records)
+    manifest, result = ingest()
+    assert (result["loaded"], manifest["rejected"]) == (3, 4)
+    rejected = warehouse.execute("SELECT record_no, reason FROM audit.rejected_records ORDER BY record_no").fetchall()
+    assert rejected == [
+        (3, "duplicate key id=1: first seen at record 1 of the batch"),
+        (4, rejected[1][1]),
+        (6, "duplicate key id=2: first seen at record 2 of the batch"),
+        (7, "duplicate key id=1: first seen at record 1 of the batch"),
+    ]
+    assert "'four' is not of type 'integer'" in rejected[1][1]
+    with open_lines_reader(LocalLake(lake_dir), manifest["rejected_key"]) as lines:
+        numbers = [orjson.loads(line)["record_no"] for line in list(lines)[1:]]
+    assert numbers == [3, 4, 6, 7]
 
 
 def test_unreachable_database_is_a_clear_error(settings, fakestore, monkeypatch):

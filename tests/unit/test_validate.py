@@ -52,28 +52,69 @@ def test_unknown_entity_is_a_clear_error():
         RecordValidator.for_entity("fakestore", "orders")
 
 
+def repeats(fields: tuple[str, ...], records: list, chunk: int = DuplicateKeys.CHUNK) -> dict[int, str]:
+    """The records (numbered from 1) that repeat a key, with the reason, resolved a chunk at a time."""
+    found = {}
+    with DuplicateKeys(fields, chunk=chunk) as keys:
+        for record_no, record in enumerate(records, start=1):
+            keys.add(record, record_no)
+            if record_no % chunk == 0:
+                found |= keys.resolve()
+        found |= keys.resolve()
+    assert all(rejection.path == f"$.{fields[0]}" for rejection in found.values())
+    return {record_no: rejection.reason for record_no, rejection in found.items()}
+
+
 def test_a_repeated_key_is_rejected_with_the_first_occurrence():
-    keys = DuplicateKeys(("symbol", "date"))
-    assert keys.check({"symbol": "IBM", "date": "2025-01-02"}, 1) is None
-    assert keys.check({"symbol": "IBM", "date": "2025-01-03"}, 2) is None
-    assert keys.check({"symbol": "MSFT", "date": "2025-01-02"}, 3) is None
-    rejection = keys.check({"symbol": "IBM", "date": "2025-01-02", "4. close": "1"}, 4)
-    assert rejection is not None
-    assert rejection.path == "$.symbol"
-    assert rejection.reason == "duplicate key symbol='IBM', date='2025-01-02': first seen at record 1 of the batch"
+    records = [
+        {"symbol": "IBM", "date": "2025-01-02"},
+        {"symbol": "IBM", "date": "2025-01-03"},
+        {"symbol": "MSFT", "date": "2025-01-02"},
+        {"symbol": "IBM", "date": "2025-01-02", "4. close": "1"},
+    ]
+    assert repeats(("symbol", "date"), records) == {
+        4: "duplicate key symbol='IBM', date='2025-01-02': first seen at record 1 of the batch"
+    }
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1000])
+def test_chunks_find_the_same_repeats_as_one_pass_over_the_batch(chunk):
+    """Records resolved a chunk at a time (later chunks against a SQLite table of the earlier ones) give the
+    answer of one pass: every repeat, each with the first record that had its key."""
+    ids = [5, 1, 5, 2, 3, 1, 5, 4, 2, 6, 6, 7, 1, "5", 5.0, None, None]
+    records = [{"id": value} for value in ids]
+    expected = {}
+    first: dict = {}
+    for record_no, value in enumerate(ids, start=1):
+        key = (type(value) is str, value)  # 5 and 5.0 are one key, as in SQL; the string "5" is another
+        if key in first:
+            expected[record_no] = f"duplicate key id={value!r}: first seen at record {first[key]} of the batch"
+        first.setdefault(key, record_no)
+    assert repeats(("id",), records, chunk=chunk) == expected
+    assert 15 in expected  # 5.0 repeats 5, found across chunks too
 
 
 def test_keys_of_unhashable_values_and_entities_without_a_key():
-    keys = DuplicateKeys(("id",))
-    assert keys.check({"id": [1, 2]}, 1) is None
-    assert keys.check({"id": [1, 2]}, 2) is not None
-    assert DuplicateKeys(()).check({"id": 1}, 1) is None
-    assert DuplicateKeys(()).check({"id": 1}, 2) is None
+    assert repeats(("id",), [{"id": [1, 2]}, {"id": [1, 2]}]) == {
+        2: "duplicate key id=[1, 2]: first seen at record 1 of the batch"
+    }
+    assert repeats((), [{"id": 1}, {"id": 1}]) == {}
 
 
-def test_an_unhashable_key_never_matches_a_string_that_spells_its_json():
-    keys = DuplicateKeys(("id",))
-    assert keys.check({"id": [1, 2]}, 1) is None
-    assert keys.check({"id": "[[1, 2]]"}, 2) is None
-    repeat = keys.check({"id": "[[1, 2]]"}, 3)
-    assert repeat.reason == "duplicate key id='[[1, 2]]': first seen at record 2 of the batch"
+@pytest.mark.parametrize("chunk", [1, 1000])
+def test_an_unhashable_key_never_matches_a_string_that_spells_its_json(chunk):
+    records = [{"id": [1, 2]}, {"id": "[[1, 2]]"}, {"id": "[[1, 2]]"}]
+    assert repeats(("id",), records, chunk=chunk) == {
+        3: "duplicate key id='[[1, 2]]': first seen at record 2 of the batch"
+    }
+
+
+def test_memory_holds_one_chunk_whatever_the_batch():
+    """The keys of earlier chunks live in SQLite on disk: what stays in Python is one chunk at most."""
+    with DuplicateKeys(("id",), chunk=100) as keys:
+        for record_no in range(1, 10_001):
+            keys.add({"id": record_no % 5000}, record_no)
+            if record_no % 100 == 0:
+                assert len(keys.resolve()) == (100 if record_no > 5000 else 0)
+            assert len(keys._pending) <= 100
+            assert len(keys._first_chunk or {}) <= 100
