@@ -22,6 +22,7 @@ from cosmos.operators.local import DbtBuildLocalOperator, DbtDocsLocalOperator, 
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from elt_dags.lineage import join_dbt_datasets
+from elt_dags.watcher import watch_from_triggerer
 from python_scripts.settings import get_settings
 
 join_dbt_datasets()  # in every process that runs a dbt task, before Cosmos reads dbt's artifacts
@@ -95,7 +96,7 @@ def dbt_task_group(group_id: str, select: list[str]) -> TaskGroup:
     if task_granularity() == "group":
         return dbt_build_group(group_id, select)
     mode = execution_mode()
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=DBT_PROJECT_DIR,
@@ -114,6 +115,9 @@ def dbt_task_group(group_id: str, select: list[str]) -> TaskGroup:
         operator_args={"max_active_tis_per_dag": DBT_TASK_ARGS["max_active_tis_per_dag"], "pre_execute": prepare_dbt},
         default_args={"retries": DBT_TASK_ARGS["retries"]},
     )
+    if mode is ExecutionMode.WATCHER:
+        watch_from_triggerer(group)
+    return group
 
 
 def dbt_build_group(group_id: str, select: list[str]) -> TaskGroup:

@@ -59,7 +59,15 @@ class AirflowClient:
         return self.api("POST", f"/dags/{dag_id}/dagRuns", json=body).json()["dag_run_id"]
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        """Every task instance of the run, page by page (the API returns 50 at a time by default)."""
+        found: list[dict] = []
+        while True:
+            page = self.api(
+                "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100, "offset": len(found)}
+            ).json()
+            found += page["task_instances"]
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 420) -> dict:
         """Poll the run to an end state (or the timeout); the run's JSON with ``task_states`` and
