@@ -77,7 +77,16 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None, rep
             audit.record_failure(conn, run_id, exc, **manifest.counts())
             raise
         audit.finish_run(conn, run_id, "success", **{**manifest.counts(), "rejected": len(rejected_nos)}, loaded=loaded)
+        _refresh_statistics(conn, table, lock_name, loaded)
     return {**manifest.to_dict(), "loaded": loaded, "table": lock_name}
+
+
+def _refresh_statistics(conn, table: sql.Composable, name: str, loaded: int) -> None:
+    """ANALYZE the bronze table when the batch is a tenth of what it held or more (autovacuum's own threshold),
+    now rather than after the dbt run that follows reads it: its first batch, or a backfill."""
+    (tuples,) = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (name,)).fetchone()
+    if tuples < 0 or loaded >= 0.1 * tuples:
+        conn.execute(sql.SQL("ANALYZE {}").format(table))
 
 
 def summarize_loads(results: list[dict]) -> dict[str, dict]:

@@ -177,3 +177,22 @@ def test_unreachable_database_is_a_clear_error(settings, fakestore, monkeypatch)
     with pytest.raises(WarehouseUnavailable, match=r"cannot connect to the warehouse postgres@127.0.0.1:1/") as info:
         extract_to_lake("fakestore", "products", START, END)
     assert "s3cret-pw" not in str(info.value)
+
+
+def test_a_batch_that_grows_the_table_by_a_tenth_is_analyzed_at_once(settings, warehouse, fakestore):
+    """The dbt run that follows a large load must not be planned on statistics from before it: the first batch
+    (or one that adds a tenth of the rows or more) is analyzed by the load itself; a small one is left to
+    autovacuum."""
+
+    def reltuples() -> float:
+        return warehouse.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'bronze.fakestore_products'::regclass"
+        ).fetchone()[0]
+
+    ingest()
+    assert reltuples() == 3  # ANALYZE counted the rows (never analyzed: -1)
+    stats = warehouse.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'fakestore_products'").fetchone()[0]
+    assert stats > 0
+    warehouse.execute("UPDATE pg_class SET reltuples = 1000 WHERE oid = 'bronze.fakestore_products'::regclass")
+    ingest()  # 3 rows against the 1,000 the statistics claim: no ANALYZE, which would set 3 again
+    assert reltuples() == 1000
