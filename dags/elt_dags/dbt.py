@@ -23,6 +23,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from elt_dags.lineage import join_dbt_datasets
 from elt_dags.watcher import watch_from_triggerer
+from python_scripts.derived import DBT_PROFILE, DBT_TARGET
 from python_scripts.settings import get_settings
 
 join_dbt_datasets()  # in every process that runs a dbt task, before Cosmos reads dbt's artifacts
@@ -32,8 +33,8 @@ DBT_PROJECT_DIR = Path(SETTINGS.dbt_project_dir)
 WAREHOUSE_CONN_ID = "warehouse"
 
 PROFILE_CONFIG = ProfileConfig(
-    profile_name="elt_platform",
-    target_name="dev",
+    profile_name=DBT_PROFILE,
+    target_name=DBT_TARGET,
     profile_mapping=PostgresUserPasswordProfileMapping(
         conn_id=WAREHOUSE_CONN_ID,
         # Threads as in profiles.yml: a task runs one node, but the watcher's single dbt build uses them all.
