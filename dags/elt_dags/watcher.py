@@ -12,6 +12,11 @@ the common path. A failed node, or a producer that failed or was skipped, resume
 Cosmos' own ``execute_complete``, which raises the node's error or runs the node itself (Cosmos' retry path).
 The consumers do not wait for one another: dbt already builds the nodes in dependency order in the producer,
 so each consumer depends only on the group's upstream tasks and ends when its node does.
+
+The producer publishes less: Cosmos pushes an XCom for each of a node's four lifecycle events (start,
+compiling, executing, finished) and its compiled SQL, each push a call to the API server while dbt's threads
+wait on Cosmos' lock. Only the finished event and the status are read here (the compiled SQL only feeds the
+rendered template of a consumer that runs on a worker), so ``publish_less`` drops the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 from airflow.sdk import TaskGroup
 from airflow.triggers.base import StartTriggerArgs, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 from cosmos.listeners.dag_run_listener import EventStatus
+from cosmos.operators._watcher import base as watcher_base
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
 from cosmos.operators._watcher.base import BaseConsumerSensor
 from cosmos.operators._watcher.state import (
@@ -96,8 +102,28 @@ class NodeStatusTrigger(WatcherTrigger):
         return TaskSuccessEvent()
 
 
+UNREAD_EVENTS = frozenset({"NodeStart", "NodeCompiling", "NodeExecuting"})
+
+
+def publish_less() -> None:
+    """Make the watcher's producer push a node's finished event and status only (see the module's doc)."""
+    if getattr(watcher_base, "publishes_less", False):
+        return
+    process_event = watcher_base._process_dbt_log_event
+
+    def finished_events_only(task_instance: Any, dbt_log: dict[str, Any]) -> None:
+        if dbt_log.get("info", {}).get("name") not in UNREAD_EVENTS:
+            process_event(task_instance, dbt_log)
+
+    watcher_base._process_dbt_log_event = finished_events_only
+    watcher_base.store_compiled_sql_for_model = lambda *args, **kwargs: None
+    watcher_base.publishes_less = True
+
+
 def watch_from_triggerer(group: TaskGroup) -> None:
-    """Make every consumer of a watcher group start in the triggerer and wait for no other consumer."""
+    """Make every consumer of a watcher group start in the triggerer and wait for no other consumer, and its
+    producer publish only what they read."""
+    publish_less()
     consumers = [task for task in group.iter_tasks() if isinstance(task, BaseConsumerSensor)]
     ids = {task.task_id for task in consumers}
     for task in consumers:
