@@ -401,10 +401,11 @@ def targets(cosmos: dict[str, Any]) -> list[dict[str, Any]]:
         cost = row["lineage"]
         found.append(
             {
-                "target": f"OpenLineage unset: parse unchanged, within the noise ({row['dag_file']})",
+                "target": f"OpenLineage unset: parse no slower than switched off, within the noise ({row['dag_file']})",
                 "measured": f"{cost['unset_vs_disabled']:.3f} x the off switch (noise ±{cost['noise'] / 2:.1%}; "
                 f"on: {cost['on_vs_disabled']:.3f} x)",
-                "met": abs(cost["unset_vs_disabled"] - 1) <= max(cost["noise"], 0.02),
+                # unset may be cheaper than the switch (which reads the provider's config), never dearer
+                "met": cost["unset_vs_disabled"] <= 1 + max(cost["noise"], 0.02),
             }
         )
     for name, measured in cosmos["run"]["contenders"].items():

@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only load|extract|dbt|cosmos] [--sizes N ...] [--profile]``
+"""``python -m benchmarks [--quick] [--only load|extract|dbt|cosmos|scale] [--sizes N ...] [--profile]``
 
 For each size (carts; users and products follow, as the sandbox derives them) it starts the sandbox in a
 process of its own, extracts every cart into a temporary lake with the project's extraction, measures the
@@ -12,7 +12,9 @@ sql/init; it never touches the warehouse of the settings. The dbt benchmark (ben
 incremental facts and marts against a full refresh after a 1% delta, at the largest size) runs in a database
 of its own (``--dbt-database``, default ``bench_dbt``). The Cosmos benchmark (benchmarks/cosmos.py) runs
 after the sizes, in the same database and its own Airflow metadata database (``--airflow-database``, default
-``bench_airflow``). It prints the tables, writes the figures to ``benchmarks/results/<timestamp>.json`` and
+``bench_airflow``). The scale run (benchmarks/scale.py: the Fake Store DAG under the scheduler against the sum
+of its parts by hand, at 10^5, 10^6 and 10^7 carts, ``--scale-sizes``) comes last, in databases of its own,
+dropped when it ends. It prints the tables, writes the figures to ``benchmarks/results/<timestamp>.json`` and
 draws the chart (``docs/img/benchmarks.png`` for the full sizes).
 """
 
@@ -32,7 +34,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from benchmarks import cosmos, dbt_incremental, report
+from benchmarks import cosmos, dbt_incremental, report, scale
 from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress
 from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
 from python_scripts.ingest.bronze import bronze_table
@@ -40,7 +42,7 @@ from python_scripts.ingest.manifest import Manifest
 from python_scripts.ops.sandboxing import sandbox
 from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 
-PARTS = ("extract", "load", "dbt", "cosmos")
+PARTS = ("extract", "load", "dbt", "cosmos", "scale")
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 INTERVAL = {"interval_start": "2025-01-30T00:00:00+00:00", "interval_end": "2025-01-31T00:00:00+00:00"}
@@ -54,6 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"CI-sized run: {', '.join(map(str, QUICK_SIZES))} carts")
     parser.add_argument("--sizes", type=int, nargs="+", help=f"numbers of carts (default {FULL_SIZES})")
     parser.add_argument("--only", choices=PARTS, help="run one benchmark (extraction lands the data)")
+    parser.add_argument(
+        "--scale-sizes",
+        type=int,
+        nargs="+",
+        help=f"scale run's carts (default {scale.SIZES})",
+    )
     parser.add_argument("--database", default="bench_warehouse", help="the benchmark's own database (%(default)s)")
     parser.add_argument("--dbt-database", default="bench_dbt", help="dbt: its own database (%(default)s)")
     parser.add_argument("--airflow-database", default="bench_airflow", help="Cosmos: its Airflow DB (%(default)s)")
@@ -156,6 +164,9 @@ def print_results(results: dict[str, Any], parts: tuple[str, ...]) -> None:
         print(cosmos.parse_table(results["cosmos"]) + "\n")
         print(f"Cosmos: the {cosmos.RUN_DAG} transform group against one dbt build of the same selection\n")
         print(cosmos.run_table(results["cosmos"]) + "\n")
+    if "scale" in results:
+        print(f"Scale: {scale.RUN_DAG} under the scheduler (watcher) against the parts by hand on the same data\n")
+        print(scale.table(results["scale"]) + "\n")
     print(report.targets_table(results["targets"]) + "\n")
 
 
@@ -193,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         if "cosmos" in parts:
             prepare_database(settings)  # the sizes' bronze rows would otherwise be part of every dbt build
             results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, Path(tmp), progress)
+        if "scale" in parts:
+            scale_sizes = tuple(args.scale_sizes or (scale.QUICK_SIZES if args.quick else scale.SIZES))
+            results["scale"] = scale.bench(env, args.airflow_database, scale_sizes, Path(tmp), progress)
         results["load_average"]["end"] = os.getloadavg()[0]
         results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results["sizes"])
@@ -200,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         results["targets"] += dbt_incremental.targets(results["dbt"])
     if "cosmos" in results:
         results["targets"] += cosmos.targets(results["cosmos"])
+    if "scale" in results:
+        results["targets"] += scale.targets(results["scale"])
 
     print_results(results, parts)
 

@@ -7,16 +7,20 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from benchmarks import cosmos
+from benchmarks import cosmos, scale
+from benchmarks.common import prepare_database
+from benchmarks.run import INTERVAL, run_task
 from benchmarks.tasks import LOAD_CONTENDERS
 from python_scripts.ops.airflow_cli import airflow_environment
-from python_scripts.settings import PROJECT_ROOT
+from python_scripts.ops.sandboxing import sandbox
+from python_scripts.settings import PROJECT_ROOT, get_settings
 from python_scripts.sources import SOURCES
 from tests.support.warehouse import TEST_WAREHOUSE_DB
 
@@ -83,3 +87,34 @@ def test_the_cosmos_benchmark_times_one_dag_file_parse_in_a_fresh_interpreter(tm
     assert measured["tasks"] > 10 * len(SOURCES)  # extract, load, publish_bronze and each transform group's nodes
     assert 0 < measured["parse_seconds"] < measured["process_seconds"]
     assert measured["airflow_import_seconds"] > 0
+
+
+def test_the_scale_run_reads_the_peak_memory_of_each_airflow_task_process():
+    """A process titled as Airflow's task runner titles it (``airflow worker -- <task instance id>``) that
+    holds 200 MB for a moment: the sampler finds it by its title and keeps its peak after it has freed it."""
+    ti_id = str(uuid.uuid4())
+    holder = (
+        "import time, setproctitle\n"
+        f"setproctitle.setproctitle('airflow worker -- {ti_id}')\n"
+        "block = bytearray(200 * 1024 * 1024)\n"
+        "time.sleep(1.0)\n"
+        "del block\n"
+        "time.sleep(0.5)\n"
+    )
+    with scale.TaskMemory(interval=0.05) as memory:
+        subprocess.run([sys.executable, "-c", holder], check=True, timeout=30)
+    assert 200 <= memory.peak_mb[ti_id] < 400
+
+
+def test_extraction_memory_stays_flat_as_the_batch_grows(bench_db, pg_server, tmp_path: Path):
+    """The scale run's memory target in miniature: extracting 25 times the carts (20,000 to 500,000, with
+    their duplicate-key check) takes no more peak memory, within 20%, in a child process of its own."""
+    env = {**os.environ, "WAREHOUSE_DB": bench_db, "LAKE_URL": str(tmp_path / "lake")}
+    prepare_database(get_settings(env))
+    peaks = []
+    for carts in (20_000, 500_000):
+        with sandbox(env, ("--carts", str(carts))) as url:
+            measured = run_task("extract", {"carts": carts, **INTERVAL}, {**env, "FAKESTORE_BASE_URL": url})
+        assert measured["records"] == carts
+        peaks.append(measured["peak_rss_mb"])
+    assert peaks[1] <= peaks[0] * 1.2, peaks
