@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -259,9 +259,13 @@ def run_dags_test(env: dict[str, str]) -> dict[str, Any]:
 @contextmanager
 def services(env: dict[str, str]) -> Iterator[AirflowClient]:
     """The native services (``make airflow``) on a free port, stopped on exit; yields a logged-in REST client."""
+    started = datetime.now(UTC)
     base_url = airflow_services.start(env, free_port())
     try:
-        yield AirflowClient(base_url, airflow_services.ADMIN_USER, airflow_services.admin_password(env))
+        # The previous contender left the DAG serialized with its own settings (tasks per node or per group).
+        yield AirflowClient(
+            base_url, airflow_services.ADMIN_USER, airflow_services.admin_password(env), parsed_since=started
+        )
     finally:
         airflow_services.stop(env)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import datetime
 
 import requests
 
@@ -20,10 +21,15 @@ def free_port() -> int:
 
 
 class AirflowClient:
-    """Logs in through ``/auth/token`` and triggers and polls DAG runs."""
+    """Logs in through ``/auth/token`` and triggers and polls DAG runs.
 
-    def __init__(self, base_url: str, username: str, password: str):
+    ``parsed_since``: the time the services started, when their metadata database may still hold a DAG as
+    another configuration serialized it (a benchmark switching settings between runs): a run is then triggered
+    only once their own dag-processor has parsed the DAG, so its tasks are this configuration's."""
+
+    def __init__(self, base_url: str, username: str, password: str, parsed_since: datetime | None = None):
         self.base_url = base_url
+        self.parsed_since = parsed_since
         token = requests.post(f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30)
         token.raise_for_status()
         self.http = requests.Session()
@@ -39,13 +45,19 @@ class AirflowClient:
         return response
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
-        """Until the dag-processor has serialized the DAG."""
+        """Until the dag-processor has serialized the DAG (since ``parsed_since``, when given)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.http.get(f"{self.base_url}/api/v2/dags/{dag_id}", timeout=10).status_code == 200:
+            response = self.http.get(f"{self.base_url}/api/v2/dags/{dag_id}", timeout=10)
+            if response.status_code == 200 and self._parsed_since_start(response.json().get("last_parsed_time")):
                 return
             time.sleep(1)
         raise TimeoutError(f"{dag_id} was not serialized by the dag-processor within {timeout} s")
+
+    def _parsed_since_start(self, last_parsed_time: str | None) -> bool:
+        if self.parsed_since is None:
+            return True
+        return last_parsed_time is not None and datetime.fromisoformat(last_parsed_time) >= self.parsed_since
 
     def trigger(self, dag_id: str, logical_date: str, conf: dict | None = None) -> str:
         """Unpause the DAG and trigger a run for ``logical_date``; its run id. A run left for the same date by an
