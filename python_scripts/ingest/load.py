@@ -26,7 +26,7 @@ from python_scripts.ingest.bronze import (
 from python_scripts.ingest.lake import iter_lines, lake_from_url, open_lines_reader
 from python_scripts.ingest.manifest import Manifest
 from python_scripts.settings import Settings, get_settings
-from python_scripts.sources import bronze_table_name
+from python_scripts.sources import bronze_table_name, bronze_table_parts
 from python_scripts.warehouse.db import connect
 
 
@@ -77,14 +77,19 @@ def load_from_lake(manifest_dict: dict, *, settings: Settings | None = None, rep
             audit.record_failure(conn, run_id, exc, **manifest.counts())
             raise
         audit.finish_run(conn, run_id, "success", **{**manifest.counts(), "rejected": len(rejected_nos)}, loaded=loaded)
-        _refresh_statistics(conn, table, lock_name, loaded)
+        _refresh_statistics(conn, table, bronze_table_parts(manifest.source, manifest.entity), loaded)
     return {**manifest.to_dict(), "loaded": loaded, "table": lock_name}
 
 
-def _refresh_statistics(conn, table: sql.Composable, name: str, loaded: int) -> None:
+def _refresh_statistics(conn, table: sql.Composable, parts: tuple[str, str], loaded: int) -> None:
     """ANALYZE the bronze table when the batch is a tenth of what it held or more (autovacuum's own threshold),
-    now rather than after the dbt run that follows reads it: its first batch, or a backfill."""
-    (tuples,) = conn.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (name,)).fetchone()
+    now rather than after the dbt run that follows reads it: its first batch, or a backfill. The table is
+    looked up by its schema and name as they are, whatever characters they hold."""
+    (tuples,) = conn.execute(
+        "SELECT c.reltuples FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s",
+        parts,
+    ).fetchone()
     if tuples < 0 or loaded >= 0.1 * tuples:
         conn.execute(sql.SQL("ANALYZE {}").format(table))
 
