@@ -37,7 +37,14 @@ import requests
 from psycopg import sql
 
 from benchmarks.common import prepare_database, run_dbt
-from benchmarks.cosmos import copy_project, cosmos_environment, group_selection, prepare_airflow_database, services
+from benchmarks.cosmos import (
+    copy_project,
+    cosmos_environment,
+    group_selection,
+    marts_fingerprint,
+    prepare_airflow_database,
+    services,
+)
 from benchmarks.tasks import write_copy_rows
 from python_scripts.ingest.bronze import BRONZE_COPY_COLUMNS
 from python_scripts.ingest.lake import lake_from_url
@@ -201,15 +208,8 @@ def analyze(env: dict[str, str]) -> None:
 
 
 def mart_rows(env: dict[str, str]) -> dict[str, int]:
-    settings = get_settings(env)
-    with psycopg.connect(settings.warehouse_url) as conn:
-        tables = [row[0] for row in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1"
-        )]  # fmt: skip
-        return {
-            table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("marts", table))).fetchone()[0]
-            for table in tables
-        }
+    """Rows of each mart, from the fingerprint the Cosmos benchmark compares marts by."""
+    return {table: rows for table, (rows, _) in marts_fingerprint(env).items()}
 
 
 # --- one size -------------------------------------------------------------------------------------------
