@@ -9,13 +9,14 @@ process (benchmarks/tasks.py), so its peak RSS is its own.
 
 The benchmark drops and re-creates its own database (``--database``, default ``bench_warehouse``) from
 sql/init; it never touches the warehouse of the settings. The dbt benchmark (benchmarks/dbt_incremental.py:
-incremental facts and marts against a full refresh after a 1% delta, at the largest size) runs in a database
-of its own (``--dbt-database``, default ``bench_dbt``). The Cosmos benchmark (benchmarks/cosmos.py) runs
-after the sizes, in the same database and its own Airflow metadata database (``--airflow-database``, default
-``bench_airflow``). The scale run (benchmarks/scale.py: the Fake Store DAG under the scheduler against the sum
-of its parts by hand, at 10^5, 10^6 and 10^7 carts, ``--scale-sizes``) comes last, in databases of its own,
-dropped when it ends. It prints the tables, writes the figures to ``benchmarks/results/<timestamp>.json`` and
-draws the chart (``docs/img/benchmarks.png`` for the full sizes).
+incremental facts and marts against a full refresh after a 1% delta, at 10^6 and 10^7 carts in the full run,
+``--dbt-sizes``) runs in a database of its own (``--dbt-database``, default ``bench_dbt``). The Cosmos
+benchmark (benchmarks/cosmos.py) runs after the sizes, in the same database and its own Airflow metadata
+database (``--airflow-database``, default ``bench_airflow``). The scale run (benchmarks/scale.py: the Fake Store
+DAG under the scheduler against the sum of its parts by hand, at 10^5, 10^6 and 10^7 carts,
+``--scale-sizes``) comes last, in databases of its own, dropped when it ends. It prints the tables and every
+target, writes the figures to ``benchmarks/results/<timestamp>.json`` and draws the chart
+(``docs/img/benchmarks.png`` for the full sizes).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from python_scripts.settings import PROJECT_ROOT, Settings, get_settings
 PARTS = ("extract", "load", "dbt", "cosmos", "scale")
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
+DBT_SIZES = (1_000_000, 10_000_000)  # the full run's dbt part: the incremental run, and the growth between them
 INTERVAL = {"interval_start": "2025-01-30T00:00:00+00:00", "interval_end": "2025-01-31T00:00:00+00:00"}
 DOCS_CHART = PROJECT_ROOT / "docs" / "img" / "benchmarks.png"
 
@@ -61,6 +63,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         nargs="+",
         help=f"scale run's carts (default {scale.SIZES})",
+    )
+    parser.add_argument(
+        "--dbt-sizes",
+        type=int,
+        nargs="+",
+        help=f"dbt part's carts (default {DBT_SIZES} for the full run, else the largest of the sizes)",
     )
     parser.add_argument("--database", default="bench_warehouse", help="the benchmark's own database (%(default)s)")
     parser.add_argument("--dbt-database", default="bench_dbt", help="dbt: its own database (%(default)s)")
@@ -155,10 +163,11 @@ def print_results(results: dict[str, Any], parts: tuple[str, ...]) -> None:
     if "extract" in parts:
         print("Extraction: HTTP stream -> parse -> validate -> lake (validation measured alone as well)\n")
         print(report.extraction_table(results["sizes"]) + "\n")
-    if "dbt" in results:
-        print("dbt: the incremental facts and marts after a 1% delta against a full refresh (dbt's own timings)\n")
-        print(dbt_incremental.delta_line(results["dbt"]) + "\n")
-        print(dbt_incremental.models_table(results["dbt"]) + "\n")
+    for result in results.get("dbt", ()):
+        print(f"dbt at {result['carts']:,} carts: the incremental facts and marts after a 1% delta against a full "
+              "refresh (dbt's own timings)\n")  # fmt: skip
+        print(dbt_incremental.delta_line(result) + "\n")
+        print(dbt_incremental.models_table(result) + "\n")
     if "cosmos" in results:
         print("Cosmos: parse of each DAG file in a fresh interpreter (median), by what renders the dbt group\n")
         print(cosmos.parse_table(results["cosmos"]) + "\n")
@@ -199,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         for carts in sizes if {"extract", "load"} & set(parts) else ():
             results["sizes"].append(bench_size(carts, parts, env, Path(tmp)))
         if "dbt" in parts:
-            progress(f"dbt: incremental against a full refresh at {max(sizes):,} carts")
-            results["dbt"] = dbt_incremental.bench_in_database(max(sizes), env, args.dbt_database, Path(tmp))
+            results["dbt"] = []
+            for carts in args.dbt_sizes or (DBT_SIZES if tuple(sizes) == FULL_SIZES else (max(sizes),)):
+                progress(f"dbt: incremental against a full refresh at {carts:,} carts")
+                results["dbt"].append(dbt_incremental.bench_in_database(carts, env, args.dbt_database, Path(tmp)))
         if "cosmos" in parts:
             prepare_database(settings)  # the sizes' bronze rows would otherwise be part of every dbt build
             results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, Path(tmp), progress)
