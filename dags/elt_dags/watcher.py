@@ -13,6 +13,13 @@ Cosmos' own ``execute_complete``, which raises the node's error or runs the node
 The consumers do not wait for one another: dbt already builds the nodes in dependency order in the producer,
 so each consumer depends only on the group's upstream tasks and ends when its node does.
 
+Every read a trigger makes goes through the triggerer's supervisor, which serves them one at a time through
+its in-process API server: with a few dozen triggers polling on two cores, reads queue and a task ends seconds
+after its node. So the triggers of a run read little (``RunWatch``): the producer's state once per interval for
+the whole run, and a node's status only once the nodes it depends on have ended (a node cannot end before
+them), with a slow fallback for upstream nodes watched by another triggerer process. A long build is polled
+along its frontier, not by every consumer every round.
+
 The producer publishes less: Cosmos pushes an XCom for each of a node's four lifecycle events (start,
 compiling, executing, finished) and its compiled SQL, each push a call to the API server while dbt's threads
 wait on Cosmos' lock. Only the finished event and the status are read here (the compiled SQL only feeds the
@@ -23,7 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from airflow.sdk import TaskGroup
@@ -35,62 +43,152 @@ from cosmos.operators._watcher.base import BaseConsumerSensor
 from cosmos.operators._watcher.state import (
     PRODUCER_FINAL_STATES,
     get_dbt_event_xcom_key,
+    is_dbt_node_status_skipped,
+    is_dbt_node_status_success,
     is_dbt_node_status_terminal,
 )
 from cosmos.operators._watcher.triggerer import WatcherTrigger
 
 log = logging.getLogger(__name__)
 
-# The first poll comes soon after the group starts; later ones back off to the longest interval, so that a
-# long build is not polled by every consumer every second.
+# The first poll comes soon after the group starts; later ones back off to the longest interval.
 FIRST_POLL, LONGEST_POLL, BACKOFF = 0.5, 2.0, 1.5
-PRODUCER_EVERY = 4  # polls of the node's status between two looks at the producer's state
+PRODUCER_EVERY = 2.0  # seconds between two reads of the producer's state, for all the triggers of a run
+FALLBACK_EVERY = 10.0  # seconds between two reads of a node whose upstream nodes are not known to have ended
+
+
+class RunWatch:
+    """What the triggers of one DAG run share in this process: the nodes seen to end, and the producer's state,
+    read by one trigger for all of them."""
+
+    def __init__(self) -> None:
+        self.ended: set[str] = set()
+        self.triggers = 0
+        self._producer: str | None = None
+        self._producer_read_at = float("-inf")
+
+    async def producer_state(self, read: Callable[[], Awaitable[str | None]]) -> str | None:
+        """The producer's state, read in the calling trigger (the SDK's reads need its task) when the last read
+        is older than ``PRODUCER_EVERY``; the other triggers get the last state meanwhile."""
+        now = asyncio.get_running_loop().time()
+        if now - self._producer_read_at >= PRODUCER_EVERY:
+            self._producer_read_at = now
+            self._producer = await read()
+        return self._producer
+
+
+# Per DAG run, while any of its triggers runs in this process.
+_RUNS: dict[tuple[str, str], RunWatch] = {}
+
+
+def node_key(task: BaseConsumerSensor) -> str:
+    """What a consumer watches: its node, or the tests of its node (the same unique id, another status)."""
+    return f"{task.model_unique_id}:tests" if task.is_test_sensor else task.model_unique_id
 
 
 class NodeStatusTrigger(WatcherTrigger):
     """Wait for one dbt node's status from the watcher's producer; end the task in the triggerer when it
     succeeded (``TaskSuccessEvent``) or was skipped, and hand anything else to the task on a worker."""
 
+    def __init__(self, *args: Any, node: str = "", waits_for: tuple[str, ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.node, self.waits_for = node, tuple(waits_for)
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         _, kwargs = super().serialize()
-        return f"{__name__}.{type(self).__name__}", kwargs
+        return f"{__name__}.{type(self).__name__}", {**kwargs, "node": self.node, "waits_for": self.waits_for}
+
+    # Both reads call the Task SDK directly on the triggerer's event loop, which Airflow's greenback portal
+    # lets a trigger do without blocking it. Cosmos wraps them in asgiref's ``sync_to_async``, whose default
+    # runs every call of the process on one shared thread: the reads of all the group's triggers wait in one
+    # queue, seconds behind the build. (Cosmos also logs a line per read.)
 
     async def get_xcom_val(self, key: str) -> Any | None:
-        # Cosmos logs a line per XCom read; a poll every second would fill the task's log with them.
-        return await self.get_xcom_val_af3(key)
+        from airflow.sdk.execution_time.xcom import XCom  # the triggerer's, not the DAG file's import
+
+        return XCom.get_one(
+            run_id=self.run_id, key=key, task_id=self.producer_task_id, dag_id=self.dag_id, map_index=self.map_index
+        )
+
+    async def _get_producer_task_status(self) -> str | None:
+        from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+        states = RuntimeTaskInstance.get_task_states(
+            dag_id=self.dag_id, task_ids=[self.producer_task_id], run_ids=[self.run_id]
+        )
+        state = states.get(self.run_id, {}).get(self.producer_task_id)
+        return None if state is None else str(state)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ti = self.task_instance  # started from the trigger, the task's run is only known here
         self.dag_id, self.run_id = ti.dag_id, ti.run_id
         self.map_index = None if ti.map_index is None or ti.map_index < 0 else ti.map_index
-        status, wait, polls = await self._status(), FIRST_POLL, 0
+        run = (self.dag_id, self.run_id)
+        watch = _RUNS.setdefault(run, RunWatch())
+        watch.triggers += 1
+        try:
+            status = await self._wait(watch)
+        finally:
+            watch.triggers -= 1
+            if not watch.triggers:
+                del _RUNS[run]
+        if is_dbt_node_status_success(status):
+            yield await self._succeeded()
+        elif is_dbt_node_status_skipped(status):
+            log.info("dbt skipped %s (an upstream node failed or a source is stale)", self.model_unique_id)
+            yield TaskSkippedEvent()
+        else:
+            # A failure, or a producer that ended without this node's status: Cosmos' own loop decides, and
+            # the task resumes on a worker (Cosmos raises the node's error, or runs the node itself).
+            async for event in super().run():
+                yield await self._ended(event)
+
+    async def _wait(self, watch: RunWatch) -> str | None:
+        """Poll until the node's status is terminal or the producer has ended; the last status read."""
+        loop = asyncio.get_running_loop()
+        status = await self._status() if watch.ended.issuperset(self.waits_for) else None
+        # the fallback reads of a run's triggers spread over the interval instead of coming all at once
+        wait, read_at = FIRST_POLL, loop.time() - zlib.crc32(self.node.encode()) % 1000 / 1000 * FALLBACK_EVERY
         while not is_dbt_node_status_terminal(status):
-            polls += 1
-            if polls % PRODUCER_EVERY == 0 and await self._get_producer_task_status() in PRODUCER_FINAL_STATES:
-                break
+            if await watch.producer_state(self._get_producer_task_status) in PRODUCER_FINAL_STATES:
+                return await self._status()
             await asyncio.sleep(wait)
             wait = min(wait * BACKOFF, LONGEST_POLL)
-            status = await self._status()
-        # Cosmos' own loop decides from here, on the status and the producer's state, as for any consumer.
-        async for event in super().run():
-            yield await self._ended(event)
+            if watch.ended.issuperset(self.waits_for) or loop.time() - read_at >= FALLBACK_EVERY:
+                status, read_at = await self._status(), loop.time()
+        watch.ended.add(self.node)
+        return status
+
+    @property
+    def is_detached_test(self) -> bool:
+        """A test of several models, rendered as a task of its own (``should_detach_multiple_parents_tests``)."""
+        return self.model_unique_id.startswith("test.")
 
     async def _status(self) -> str | None:
+        if self.is_detached_test:
+            # Cosmos counts this test's result only in its models' aggregated test statuses, never under its
+            # own key, so its task would wait for the producer's end: read the event dbt sent when it ended.
+            # Only a pass ends the task here; anything else waits for the producer, as Cosmos would.
+            status = (await self._dbt_event()).get("status")
+            return status if is_dbt_node_status_success(status) else None
         if self.is_test_sensor:
             return await self.get_xcom_val(get_tests_status_xcom_key(self.model_unique_id))
         return await self._get_node_status()
 
+    async def _dbt_event(self) -> dict[str, Any]:
+        return await self.get_xcom_val(get_dbt_event_xcom_key(self.model_unique_id)) or {}
+
     async def _ended(self, event: TriggerEvent) -> TriggerEvent:
         status = event.payload.get("status")
         if status == EventStatus.SKIPPED:
-            log.info("dbt skipped %s (an upstream node failed or a source is stale)", self.model_unique_id)
             return TaskSkippedEvent()
-        if status != EventStatus.SUCCESS:
-            return event  # resumes on a worker: Cosmos raises the node's error or runs it itself
-        if self.is_test_sensor:
+        return await self._succeeded() if status == EventStatus.SUCCESS else event
+
+    async def _succeeded(self) -> TaskSuccessEvent:
+        if self.is_test_sensor and not self.is_detached_test:
             log.info("%s: its tests passed in the producer's dbt build", self.model_unique_id)
         else:
-            dbt_event = await self.get_xcom_val(get_dbt_event_xcom_key(self.model_unique_id)) or {}
+            dbt_event = await self._dbt_event()
             log.info(
                 "%s: %s in the producer's dbt build (%s), %s to %s",
                 self.model_unique_id,
@@ -124,12 +222,12 @@ def watch_from_triggerer(group: TaskGroup) -> None:
     """Make every consumer of a watcher group start in the triggerer and wait for no other consumer, and its
     producer publish only what they read."""
     publish_less()
-    consumers = [task for task in group.iter_tasks() if isinstance(task, BaseConsumerSensor)]
-    ids = {task.task_id for task in consumers}
-    for task in consumers:
-        for upstream in [task_id for task_id in task.upstream_task_ids if task_id in ids]:
-            task.dag.get_task(upstream).downstream_task_ids.discard(task.task_id)
-            task.upstream_task_ids.discard(upstream)
+    consumers = {task.task_id: task for task in group.iter_tasks() if isinstance(task, BaseConsumerSensor)}
+    for task in consumers.values():
+        upstream = [task_id for task_id in task.upstream_task_ids if task_id in consumers]
+        for task_id in upstream:
+            consumers[task_id].downstream_task_ids.discard(task.task_id)
+            task.upstream_task_ids.discard(task_id)
         task.start_from_trigger = True
         task.start_trigger_args = StartTriggerArgs(
             trigger_cls=f"{__name__}.{NodeStatusTrigger.__name__}",
@@ -142,6 +240,8 @@ def watch_from_triggerer(group: TaskGroup) -> None:
                 "map_index": None,
                 "poke_interval": LONGEST_POLL,
                 "is_test_sensor": task.is_test_sensor,
+                "node": node_key(task),
+                "waits_for": sorted(node_key(consumers[task_id]) for task_id in upstream),
             },
             next_method="execute_complete",
             next_kwargs=None,
