@@ -42,6 +42,7 @@ from benchmarks.cosmos import (
     cosmos_environment,
     group_selection,
     marts_fingerprint,
+    own_task,
     prepare_airflow_database,
     services,
 )
@@ -136,6 +137,7 @@ def run_dag(env: dict[str, str]) -> dict[str, Any]:
     """The DAG triggered over REST on the native services, with the watcher's one build for the dbt group."""
     env = {**env, "COSMOS_EXECUTION_MODE": "watcher", "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
     with services(env) as client, TaskMemory() as memory:
+        client.wait_for_task(RUN_DAG, own_task(env))
         client.run_dag(RUN_DAG, LOGICAL_DATE, conf={"full_refresh": True}, timeout=RUN_TIMEOUT)
     return dag_run_figures(env, memory.peak_mb)
 

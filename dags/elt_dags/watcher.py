@@ -21,9 +21,10 @@ them), with a slow fallback for upstream nodes watched by another triggerer proc
 along its frontier, not by every consumer every round.
 
 The producer publishes less: Cosmos pushes an XCom for each of a node's four lifecycle events (start,
-compiling, executing, finished) and its compiled SQL, each push a call to the API server while dbt's threads
-wait on Cosmos' lock. Only the finished event and the status are read here (the compiled SQL only feeds the
-rendered template of a consumer that runs on a worker), so ``publish_less`` drops the rest.
+compiling, executing, finished) and its compiled SQL, each push a call to the API server made in the dbt
+thread that ran the node. Only the finished event of a watched node and the statuses are read (a test counted
+in its model's aggregated status has no reader, and the compiled SQL only feeds the rendered template of a
+consumer that runs on a worker), so ``publish_less`` drops the rest: more than half of the pushes.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from cosmos.operators._watcher.triggerer import WatcherTrigger
 log = logging.getLogger(__name__)
 
 # The first poll comes soon after the group starts; later ones back off to the longest interval.
-FIRST_POLL, LONGEST_POLL, BACKOFF = 0.5, 2.0, 1.5
+FIRST_POLL, LONGEST_POLL, BACKOFF = 0.5, 1.0, 1.5
 PRODUCER_EVERY = 2.0  # seconds between two reads of the producer's state, for all the triggers of a run
 FALLBACK_EVERY = 10.0  # seconds between two reads of a node whose upstream nodes are not known to have ended
 
@@ -201,19 +202,25 @@ class NodeStatusTrigger(WatcherTrigger):
 
 
 UNREAD_EVENTS = frozenset({"NodeStart", "NodeCompiling", "NodeExecuting"})
+# The nodes a consumer of this process's watcher groups watches: dbt's event for any other node (a test counted
+# only in its model's aggregated status) is read by no one.
+WATCHED_NODES: set[str] = set()
 
 
 def publish_less() -> None:
-    """Make the watcher's producer push a node's finished event and status only (see the module's doc)."""
+    """Make the watcher's producer push the finished event of a watched node, and the statuses, only (see the
+    module's doc)."""
     if getattr(watcher_base, "publishes_less", False):
         return
     process_event = watcher_base._process_dbt_log_event
 
-    def finished_events_only(task_instance: Any, dbt_log: dict[str, Any]) -> None:
-        if dbt_log.get("info", {}).get("name") not in UNREAD_EVENTS:
+    def read_events_only(task_instance: Any, dbt_log: dict[str, Any]) -> None:
+        if dbt_log.get("info", {}).get("name") in UNREAD_EVENTS:
+            return
+        if (dbt_log.get("data", {}).get("node_info") or {}).get("unique_id") in WATCHED_NODES:
             process_event(task_instance, dbt_log)
 
-    watcher_base._process_dbt_log_event = finished_events_only
+    watcher_base._process_dbt_log_event = read_events_only
     watcher_base.store_compiled_sql_for_model = lambda *args, **kwargs: None
     watcher_base.publishes_less = True
 
@@ -223,6 +230,7 @@ def watch_from_triggerer(group: TaskGroup) -> None:
     producer publish only what they read."""
     publish_less()
     consumers = {task.task_id: task for task in group.iter_tasks() if isinstance(task, BaseConsumerSensor)}
+    WATCHED_NODES.update(task.model_unique_id for task in consumers.values())
     for task in consumers.values():
         upstream = [task_id for task_id in task.upstream_task_ids if task_id in consumers]
         for task_id in upstream:

@@ -54,6 +54,17 @@ class AirflowClient:
             time.sleep(1)
         raise TimeoutError(f"{dag_id} was not serialized by the dag-processor within {timeout} s")
 
+    def wait_for_task(self, dag_id: str, task_id: str, timeout: float = 120) -> None:
+        """Until the serialized DAG has ``task_id``: a run created from a version another configuration
+        serialized (tasks named otherwise) would not be this configuration's."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = self.http.get(f"{self.base_url}/api/v2/dags/{dag_id}/tasks", timeout=10)
+            if response.status_code == 200 and task_id in {task["task_id"] for task in response.json()["tasks"]}:
+                return
+            time.sleep(1)
+        raise TimeoutError(f"{dag_id} has no task {task_id} after {timeout} s")
+
     def _parsed_since_start(self, last_parsed_time: str | None) -> bool:
         if self.parsed_since is None:
             return True
