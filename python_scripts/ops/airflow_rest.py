@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import requests
@@ -46,24 +47,32 @@ class AirflowClient:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
         """Until the dag-processor has serialized the DAG (since ``parsed_since``, when given)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            response = self.http.get(f"{self.base_url}/api/v2/dags/{dag_id}", timeout=10)
-            if response.status_code == 200 and self._parsed_since_start(response.json().get("last_parsed_time")):
-                return
-            time.sleep(1)
-        raise TimeoutError(f"{dag_id} was not serialized by the dag-processor within {timeout} s")
+        self._poll_until(
+            f"/dags/{dag_id}",
+            lambda dag: self._parsed_since_start(dag.get("last_parsed_time")),
+            timeout,
+            f"{dag_id} was not serialized by the dag-processor within {timeout} s",
+        )
 
     def wait_for_task(self, dag_id: str, task_id: str, timeout: float = 120) -> None:
         """Until the serialized DAG has ``task_id``: a run created from a version another configuration
         serialized (tasks named otherwise) would not be this configuration's."""
+        self._poll_until(
+            f"/dags/{dag_id}/tasks",
+            lambda tasks: task_id in {task["task_id"] for task in tasks["tasks"]},
+            timeout,
+            f"{dag_id} has no task {task_id} after {timeout} s",
+        )
+
+    def _poll_until(self, path: str, done: Callable[[dict], bool], timeout: float, failure: str) -> None:
+        """GET ``path`` every second until ``done`` holds for its JSON; ``TimeoutError(failure)`` after ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            response = self.http.get(f"{self.base_url}/api/v2/dags/{dag_id}/tasks", timeout=10)
-            if response.status_code == 200 and task_id in {task["task_id"] for task in response.json()["tasks"]}:
+            response = self.http.get(f"{self.base_url}/api/v2{path}", timeout=10)
+            if response.status_code == 200 and done(response.json()):
                 return
             time.sleep(1)
-        raise TimeoutError(f"{dag_id} has no task {task_id} after {timeout} s")
+        raise TimeoutError(failure)
 
     def _parsed_since_start(self, last_parsed_time: str | None) -> bool:
         if self.parsed_since is None:
