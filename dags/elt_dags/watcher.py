@@ -17,8 +17,8 @@ Every read a trigger makes goes through the triggerer's supervisor, which serves
 its in-process API server: with a few dozen triggers polling on two cores, reads queue and a task ends seconds
 after its node. So the triggers of a run read little (``RunWatch``): the producer's state once per interval for
 the whole run, and a node's status only once the nodes it depends on have ended (a node cannot end before
-them), with a slow fallback for upstream nodes watched by another triggerer process. A long build is polled
-along its frontier, not by every consumer every round.
+them), with a slow fallback only for upstream nodes that no trigger of this process watches (another triggerer
+process does). A long build is polled along its frontier, not by every consumer every round.
 
 The producer publishes less: Cosmos pushes an XCom for each of a node's four lifecycle events (start,
 compiling, executing, finished) and its compiled SQL, each push a call to the API server made in the dbt
@@ -55,14 +55,15 @@ log = logging.getLogger(__name__)
 # The first poll comes soon after the group starts; later ones back off to the longest interval.
 FIRST_POLL, LONGEST_POLL, BACKOFF = 0.5, 1.0, 1.5
 PRODUCER_EVERY = 2.0  # seconds between two reads of the producer's state, for all the triggers of a run
-FALLBACK_EVERY = 10.0  # seconds between two reads of a node whose upstream nodes are not known to have ended
+FALLBACK_EVERY = 10.0  # seconds between two reads of a node waiting for an upstream node watched elsewhere
 
 
 class RunWatch:
-    """What the triggers of one DAG run share in this process: the nodes seen to end, and the producer's state,
-    read by one trigger for all of them."""
+    """What the triggers of one DAG run share in this process: the nodes watched here, those seen to end, and
+    the producer's state, read by one trigger for all of them."""
 
     def __init__(self) -> None:
+        self.watching: set[str] = set()
         self.ended: set[str] = set()
         self.triggers = 0
         self._producer: str | None = None
@@ -127,10 +128,13 @@ class NodeStatusTrigger(WatcherTrigger):
         run = (self.dag_id, self.run_id)
         watch = _RUNS.setdefault(run, RunWatch())
         watch.triggers += 1
+        watch.watching.add(self.node)
         try:
             status = await self._wait(watch)
         finally:
             watch.triggers -= 1
+            if self.node not in watch.ended:  # cancelled: its downstream nodes must fall back to reading
+                watch.watching.discard(self.node)
             if not watch.triggers:
                 del _RUNS[run]
         if is_dbt_node_status_success(status):
@@ -155,10 +159,17 @@ class NodeStatusTrigger(WatcherTrigger):
                 return await self._status()
             await asyncio.sleep(wait)
             wait = min(wait * BACKOFF, LONGEST_POLL)
-            if watch.ended.issuperset(self.waits_for) or loop.time() - read_at >= FALLBACK_EVERY:
+            if watch.ended.issuperset(self.waits_for) or (
+                self._watched_elsewhere(watch) and loop.time() - read_at >= FALLBACK_EVERY
+            ):
                 status, read_at = await self._status(), loop.time()
         watch.ended.add(self.node)
         return status
+
+    def _watched_elsewhere(self, watch: RunWatch) -> bool:
+        """Whether a node this one waits for has not ended and no trigger of this process watches it: then its
+        end is seen here only by reading this node now and then."""
+        return not watch.watching.union(watch.ended).issuperset(self.waits_for)
 
     @property
     def is_detached_test(self) -> bool:
