@@ -6,6 +6,7 @@ Cosmos' plugin, stop the services, and check that no process of theirs is left."
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,16 @@ def test_the_dbt_docs_are_served_through_the_api_server(services, dag_run, dag_e
     client = AirflowClient(base, airflow_services.ADMIN_USER, airflow_services.admin_password(dag_env))
     views = [view for plugin in client.api("GET", "/plugins").json()["plugins"] for view in plugin["external_views"]]
     assert any(view["href"] == DBT_DOCS_PATH for view in views), views
+
+
+def test_the_triggerer_builds_its_in_process_api_at_start(services, dag_env):
+    """The project's plugin (``airflow/plugins/triggerer_warmup.py``) is loaded by the triggerer, which logs once
+    the API its triggers read through is built, before any trigger asked for it."""
+    log = airflow_services.run_dir(dag_env) / "triggerer.log"
+    deadline = time.monotonic() + 120
+    while "in-process Execution API is built" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert "in-process Execution API is built" in log.read_text(), log.read_text()[-3000:]
 
 
 def test_stop_leaves_no_process_behind(services, dag_run, dag_env):
