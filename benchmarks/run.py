@@ -179,6 +179,14 @@ def print_results(results: dict[str, Any], parts: tuple[str, ...]) -> None:
     print(report.targets_table(results["targets"]) + "\n")
 
 
+def part_dir(tmp: str | Path, part: str) -> Path:
+    """A part's own folder in the run's temporary one: the Cosmos and scale parts each copy the dbt project and
+    keep an Airflow home, which must not meet in one full run."""
+    folder = Path(tmp) / part
+    folder.mkdir()
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
@@ -214,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                 results["dbt"].append(dbt_incremental.bench_in_database(carts, env, args.dbt_database, Path(tmp)))
         if "cosmos" in parts:
             prepare_database(settings)  # the sizes' bronze rows would otherwise be part of every dbt build
-            results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, Path(tmp), progress)
+            results["cosmos"] = cosmos.bench(env, args.airflow_database, args.quick, part_dir(tmp, "cosmos"), progress)
         if "scale" in parts:
             scale_sizes = tuple(args.scale_sizes or (scale.QUICK_SIZES if args.quick else scale.SIZES))
-            results["scale"] = scale.bench(env, args.airflow_database, scale_sizes, Path(tmp), progress)
+            results["scale"] = scale.bench(env, args.airflow_database, scale_sizes, part_dir(tmp, "scale"), progress)
         results["load_average"]["end"] = os.getloadavg()[0]
         results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results["sizes"])
