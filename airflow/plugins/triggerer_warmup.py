@@ -6,16 +6,19 @@ first read, and its versioned routes (Cadwyn) on the first request, about 9 s of
 deferred tasks after every triggerer start waited for it, behind whatever else the machine ran; the dbt
 watcher's consumers, for one, ended seconds after their nodes and the build shared its cores with it.
 
-This listener starts the build in a thread of its own as the triggerer's job is created. The app is handed to
-the supervisor (``in_process_api_server``, which makes its API client on its first read, now returns the
-built app) only once it has served a request; a read that comes earlier builds its own app as before, so nothing
-waits on the warm-up and a failed warm-up costs nothing but a log line. Written against Airflow 3.3.2.
+This listener starts the build in a thread of its own as the triggerer's job is created, and the trigger
+runner is forked only once it is done (a fork during the build could copy into the runner a lock held by a
+thread the runner does not have): the triggerer runs its first triggers a few seconds later, and their reads are
+served at once. The built app is handed to the supervisor (``in_process_api_server``, from which it makes its
+API client on its first read) once it has served a request. A failed warm-up costs a log line: the first read
+then builds the API as before. Written against Airflow 3.3.2.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -64,7 +67,11 @@ class TriggererWarmup:
     @hookimpl
     def on_starting(self, component) -> None:
         if is_triggerer():
-            threading.Thread(target=_warm_quietly, name="in-process-api-warmup", daemon=True).start()
+            warmup = threading.Thread(target=_warm_quietly, name="in-process-api-warmup", daemon=True)
+            warmup.start()
+            # The supervisor forks its trigger runner right after; a fork while the build imports or logs could
+            # copy a lock into the child held by a thread it does not have.
+            os.register_at_fork(before=warmup.join)
 
 
 class TriggererWarmupPlugin(AirflowPlugin):

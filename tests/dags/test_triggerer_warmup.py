@@ -7,6 +7,7 @@ The supervisor's API client is made the way the triggerer makes it (``TriggerRun
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 
 import pytest
@@ -15,14 +16,14 @@ from airflow.jobs.triggerer_job_runner import TriggerRunnerSupervisor
 
 from python_scripts.settings import PROJECT_ROOT
 
+PLUGIN = PROJECT_ROOT / "airflow" / "plugins" / "triggerer_warmup.py"
+
 
 @pytest.fixture
 def warmup(monkeypatch):
     """The plugin module, with Airflow's ``in_process_api_server`` restored after the test."""
     monkeypatch.setattr(triggerer_job_runner, "in_process_api_server", triggerer_job_runner.in_process_api_server)
-    spec = importlib.util.spec_from_file_location(
-        "triggerer_warmup", PROJECT_ROOT / "airflow" / "plugins" / "triggerer_warmup.py"
-    )
+    spec = importlib.util.spec_from_file_location("triggerer_warmup", PLUGIN)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -51,3 +52,28 @@ def test_after_the_warm_up_the_supervisor_s_client_serves_from_the_built_api(war
 def test_only_the_triggerer_process_warms_up(warmup, monkeypatch, argv, expected):
     monkeypatch.setattr(sys, "argv", argv)
     assert warmup.is_triggerer() is expected
+
+
+def test_the_trigger_runner_is_forked_only_after_the_warm_up(tmp_path):
+    """The triggerer forks its trigger runner as it starts; the fork must wait for the warm-up's thread. Run in a
+    process of its own, with a slow stand-in for the build, since the check forks."""
+    script = tmp_path / "fork.py"
+    script.write_text(
+        f"""
+import importlib.util, os, sys, time
+sys.argv = ["airflow", "triggerer"]
+spec = importlib.util.spec_from_file_location("warmup", {str(PLUGIN)!r})
+warmup = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(warmup)
+built = []
+warmup.warm_in_process_api = lambda: (time.sleep(0.5), built.append(True))
+warmup.TriggererWarmup().on_starting(component=None)
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if built else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
