@@ -29,6 +29,8 @@ from airflow.plugins_manager import AirflowPlugin
 
 log = logging.getLogger(__name__)
 
+WAIT_AT_FORK = 60.0  # seconds: the longest the trigger runner's start waits for the build (about 9 s of CPU)
+
 
 def is_triggerer() -> bool:
     """Whether this process is ``airflow triggerer`` (every component's jobs call the same listener)."""
@@ -70,8 +72,9 @@ class TriggererWarmup:
             warmup = threading.Thread(target=_warm_quietly, name="in-process-api-warmup", daemon=True)
             warmup.start()
             # The supervisor forks its trigger runner right after; a fork while the build imports or logs could
-            # copy a lock into the child held by a thread it does not have.
-            os.register_at_fork(before=warmup.join)
+            # copy a lock into the child held by a thread it does not have. A build that hangs delays it no more
+            # than WAIT_AT_FORK.
+            os.register_at_fork(before=lambda: warmup.join(WAIT_AT_FORK))
 
 
 class TriggererWarmupPlugin(AirflowPlugin):
