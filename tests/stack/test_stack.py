@@ -170,9 +170,9 @@ def test_the_ui_on_the_published_port_shows_the_run(running: Stack, dag_runs):
 
 def test_a_task_that_finds_the_s3_server_down_fails_cleanly_and_its_retry_succeeds(running: Stack, dag_runs):
     """S3 is stopped before the run: extract cannot land its raw object and fails; S3 comes back during the retry
-    delay, the retry lands the object and the load reads it whole. Bronze then holds exactly the sandbox's carts
-    of the day (the run after the first load asks from the cursor): no partial object was loaded."""
-    client, dag_id = running.airflow(), "fakestore_ingest"
+    delay, the retry lands the object and the load reads it whole. Bronze then holds exactly the batch the feed
+    serves for the interval: no partial object was loaded. (orders_batch: the smallest DAG that lands an object.)"""
+    client, dag_id = running.airflow(), "orders_batch"
     interval = (datetime(2025, 1, 15, tzinfo=UTC), datetime(2025, 1, 16, tzinfo=UTC))
     running.compose("stop", "s3")
     try:
@@ -187,12 +187,12 @@ def test_a_task_that_finds_the_s3_server_down_fails_cleanly_and_its_retry_succee
     assert run["state"] == "success", run["task_states"]
     retried = {t["task_id"] for t in run["task_instances"] if t["try_number"] > 1}
     assert "extract" in retried
-    carts = running.sandbox().get("/carts", startdate="2025-01-15", enddate="2025-01-16")
+    orders = running.sandbox().get("/orders", as_of="2025-01-16T00:00:00Z", size=100)
     with running.connect() as conn:
         loaded = conn.execute(
-            "SELECT count(*) FROM bronze.fakestore_carts WHERE batch_id = %s", (batch_id_for(*interval),)
+            "SELECT count(*) FROM bronze.orders_orders WHERE batch_id = %s", (batch_id_for(*interval),)
         ).fetchone()[0]
-    assert loaded == len(carts) > 0
+    assert loaded == len(orders) > 0
 
 
 def test_down_then_up_keeps_the_warehouse_and_the_lake(running: Stack, dag_runs):
@@ -222,7 +222,7 @@ def test_the_celery_profile_runs_orders_batch_on_a_worker(running: Stack, dag_ru
         assert (services[name]["State"], services[name]["Health"]) == ("running", "healthy"), name
     worker = running.compose("exec", "-T", "airflow-worker", "hostname").stdout.strip()
     with timed("orders_batch run on the Celery worker"):
-        run = running.airflow().run_dag("orders_batch", "2025-01-16T00:00:00Z", timeout=900)
+        run = running.airflow().run_dag("orders_batch", "2025-01-17T00:00:00Z", timeout=900)
     assert run["state"] == "success", run["task_states"]
     # Empty operators are marked done by the scheduler without running anywhere; every other task ran on the worker.
     ran = [t for t in run["task_instances"] if t["state"] == "success" and t["operator"] != "EmptyOperator"]
