@@ -35,9 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from benchmarks.common import run_dbt
+from benchmarks.common import drop_databases, run_dbt
 from python_scripts.derived import derived_environment
 from python_scripts.ingest.pipeline import ingest
 from python_scripts.ops import airflow_services
@@ -102,8 +101,7 @@ def copy_project(env: dict[str, str]) -> Path:
 def prepare_airflow_database(env: dict[str, str]) -> None:
     """Drop and re-create the benchmark's Airflow metadata database, then migrate it."""
     settings = get_settings(env)
-    with psycopg.connect(settings.postgres.url("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.airflow_db)))
+    drop_databases(settings, [settings.airflow_db])
     apply_sql_init(settings)
     prepare_airflow(env)
 

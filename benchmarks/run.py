@@ -36,7 +36,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import cosmos, dbt_incremental, report, scale
-from benchmarks.common import RESULTS_DIR, machine, prepare_database, progress
+from benchmarks.common import RESULTS_DIR, drop_databases, machine, prepare_database, progress
 from benchmarks.tasks import LOAD_CONTENDERS, SOURCE, write_copy_rows
 from python_scripts.ingest.bronze import bronze_table
 from python_scripts.ingest.manifest import Manifest
@@ -179,6 +179,17 @@ def print_results(results: dict[str, Any], parts: tuple[str, ...]) -> None:
     print(report.targets_table(results["targets"]) + "\n")
 
 
+def used_databases(args: argparse.Namespace, parts: tuple[str, ...]) -> list[str]:
+    """The databases the run's parts created (the warehouse one always, for the extraction's and the Cosmos
+    part's bronze)."""
+    used = [args.database]
+    if "dbt" in parts:
+        used.append(args.dbt_database)
+    if {"cosmos", "scale"} & set(parts):
+        used.append(args.airflow_database)
+    return used
+
+
 def part_dir(tmp: str | Path, part: str) -> Path:
     """A part's own folder in the run's temporary one: the Cosmos and scale parts each copy the dbt project and
     keep an Airflow home, which must not meet in one full run."""
@@ -228,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             results["scale"] = scale.bench(env, args.airflow_database, scale_sizes, part_dir(tmp, "scale"), progress)
         results["load_average"]["end"] = os.getloadavg()[0]
         results["seconds"] = round(time.monotonic() - started, 1)
+        drop_databases(settings, used_databases(args, parts))
     results["targets"] = report.targets(results["sizes"])
     if "dbt" in results:
         results["targets"] += dbt_incremental.targets(results["dbt"])

@@ -34,9 +34,8 @@ from typing import Any
 import orjson
 import psycopg
 import requests
-from psycopg import sql
 
-from benchmarks.common import prepare_database, run_dbt
+from benchmarks.common import drop_databases, prepare_database, run_dbt
 from benchmarks.cosmos import (
     copy_project,
     cosmos_environment,
@@ -230,9 +229,7 @@ def scale_databases(env: dict[str, str], airflow_db: str, carts: int, work_dir: 
         yield dag_env, parts_env
     finally:
         settings = get_settings(dag_env)
-        with psycopg.connect(settings.postgres.url("postgres"), autocommit=True) as admin:
-            for database in ("bench_scale", "bench_scale_parts", settings.airflow_db):
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        drop_databases(settings, ["bench_scale", "bench_scale_parts", settings.airflow_db])
         shutil.rmtree(lake, ignore_errors=True)
 
 

@@ -34,6 +34,11 @@ def bench_db(pg_server):
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
 
 
+def database_exists(name: str) -> bool:
+    with psycopg.connect(get_settings().postgres.url("postgres"), autocommit=True) as admin:
+        return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
 def bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
@@ -68,6 +73,7 @@ def test_the_load_benchmark_runs_every_contender_on_the_same_batch(bench_db, tmp
     assert size["load"]["lake replay"]["rows"] == size["records"]
     assert "project loader" in result.stdout
     assert chart.read_bytes().startswith(b"\x89PNG")
+    assert not database_exists(bench_db), "the run left its database behind"
 
 
 def test_the_benchmark_refuses_the_configured_warehouse(tmp_path: Path):
