@@ -27,7 +27,8 @@ def prepare_database(settings: Settings) -> None:
 
 
 def drop_databases(settings: Settings, names: list[str]) -> None:
-    """Drop the benchmark's databases once its figures are taken: at 10^7 carts they hold tens of gigabytes."""
+    """Drop the benchmark's databases where they exist: before a part, and when the run ends (at 10^7 carts the
+    dbt part's alone holds gigabytes)."""
     with psycopg.connect(settings.postgres.url("postgres"), autocommit=True) as admin:
         for name in names:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
